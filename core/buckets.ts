@@ -1,0 +1,242 @@
+// Time buckets: UTC in, tenant time out. Fixed-width buckets (MINUTE, FIVE_MINUTES)
+// align to the epoch; HOUR aligns to the tenant's local hour (half-hour zones);
+// DAY/WEEK/MONTH align to the tenant's local midnight (Monday weeks), DST-correct.
+import { badInput } from './errors.ts';
+
+export const Bucket = {
+  MINUTE: 'MINUTE',
+  FIVE_MINUTES: 'FIVE_MINUTES',
+  HOUR: 'HOUR',
+  DAY: 'DAY',
+  WEEK: 'WEEK',
+  MONTH: 'MONTH',
+} as const;
+export type Bucket = (typeof Bucket)[keyof typeof Bucket];
+
+/** How an engine must compute a bucket key for a row. */
+export type BucketKind =
+  | { kind: 'epoch'; widthSeconds: number } // key: epoch seconds of the UTC-aligned start
+  | { kind: 'localHour' } // key: epoch seconds of the start of the local hour
+  | { kind: 'localDate'; unit: 'day' | 'week' | 'month' }; // key: local calendar date 'YYYY-MM-DD'
+
+export function bucketKind(bucket: Bucket): BucketKind {
+  switch (bucket) {
+    case 'MINUTE':
+      return { kind: 'epoch', widthSeconds: 60 };
+    case 'FIVE_MINUTES':
+      return { kind: 'epoch', widthSeconds: 300 };
+    case 'HOUR':
+      return { kind: 'localHour' };
+    case 'DAY':
+      return { kind: 'localDate', unit: 'day' };
+    case 'WEEK':
+      return { kind: 'localDate', unit: 'week' };
+    case 'MONTH':
+      return { kind: 'localDate', unit: 'month' };
+    default: {
+      const unreachable: never = bucket;
+      throw new Error(`unknown bucket ${String(unreachable)}`);
+    }
+  }
+}
+
+/** Nominal width, used for cost estimates only. */
+export const NOMINAL_SECONDS: Record<Bucket, number> = {
+  MINUTE: 60,
+  FIVE_MINUTES: 300,
+  HOUR: 3600,
+  DAY: 86_400,
+  WEEK: 7 * 86_400,
+  MONTH: 28 * 86_400,
+};
+
+const partsFormatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = partsFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    partsFormatters.set(timeZone, f);
+  }
+  return f;
+}
+
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    formatter(timeZone);
+    return timeZone.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+function localParts(epochMs: number, timeZone: string): LocalParts {
+  const p: Record<string, number> = {};
+  for (const part of formatter(timeZone).formatToParts(new Date(epochMs))) {
+    if (part.type !== 'literal') p[part.type] = Number(part.value);
+  }
+  return {
+    year: p.year!,
+    month: p.month!,
+    day: p.day!,
+    hour: p.hour!,
+    minute: p.minute!,
+    second: p.second!,
+  };
+}
+
+/** The zone's offset from UTC at an instant, in minutes (e.g. +330 for Kolkata). */
+export function offsetMinutes(epochMs: number, timeZone: string): number {
+  const p = localParts(epochMs, timeZone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return Math.round((asUtc - Math.floor(epochMs / 1000) * 1000) / 60_000);
+}
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/** ISO-8601 local time with offset, e.g. 2026-11-01T00:00:00-04:00. */
+export function toLocalIso(epochMs: number, timeZone: string): string {
+  const p = localParts(epochMs, timeZone);
+  const off = offsetMinutes(epochMs, timeZone);
+  const sign = off < 0 ? '-' : '+';
+  const abs = Math.abs(off);
+  return (
+    `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}` +
+    `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+  );
+}
+
+/** The local calendar date of an instant, 'YYYY-MM-DD'. */
+export function localDate(epochMs: number, timeZone: string): string {
+  const p = localParts(epochMs, timeZone);
+  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}`;
+}
+
+const midnightCache = new Map<string, number>();
+
+/**
+ * The first instant of a local calendar date (its local midnight, or the end of a
+ * DST gap when midnight does not exist that day).
+ */
+export function localMidnight(date: string, timeZone: string): number {
+  const cacheKey = `${timeZone}|${date}`;
+  const cached = midnightCache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const naive = Date.UTC(y, m - 1, d);
+  // Offsets lie within ±15h; search minute-aligned instants for the first one whose
+  // local date is >= the wanted date.
+  let lo = naive - 15 * 3_600_000;
+  let hi = naive + 15 * 3_600_000;
+  while (hi - lo > 60_000) {
+    const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
+    if (localDate(mid, timeZone) >= date) hi = mid;
+    else lo = mid;
+  }
+  midnightCache.set(cacheKey, hi);
+  return hi;
+}
+
+function addDays(date: string, days: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** Truncates a local date to the start of its bucket (Monday weeks, first of month). */
+export function truncateLocalDate(date: string, unit: 'day' | 'week' | 'month'): string {
+  if (unit === 'day') return date;
+  if (unit === 'month') return `${date.slice(0, 7)}-01`;
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const weekday = (new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7; // Monday = 0
+  return addDays(date, -weekday);
+}
+
+/** Start instant (epoch ms) of the bucket holding an instant. */
+export function bucketStart(epochMs: number, bucket: Bucket, timeZone: string): number {
+  const kind = bucketKind(bucket);
+  switch (kind.kind) {
+    case 'epoch': {
+      const w = kind.widthSeconds * 1000;
+      return Math.floor(epochMs / w) * w;
+    }
+    case 'localHour': {
+      const off = offsetMinutes(epochMs, timeZone) * 60_000;
+      return Math.floor((epochMs + off) / 3_600_000) * 3_600_000 - off;
+    }
+    case 'localDate':
+      return localMidnight(truncateLocalDate(localDate(epochMs, timeZone), kind.unit), timeZone);
+  }
+}
+
+/** Start instant of the bucket that follows the one starting at `start`. */
+export function nextBucketStart(start: number, bucket: Bucket, timeZone: string): number {
+  const kind = bucketKind(bucket);
+  switch (kind.kind) {
+    case 'epoch':
+      return start + kind.widthSeconds * 1000;
+    case 'localHour': {
+      // The next local hour may be 30 or 90 minutes away across a DST change.
+      let t = start + 3_600_000;
+      while (bucketStart(t, bucket, timeZone) === start) t += 1_800_000;
+      return bucketStart(t, bucket, timeZone);
+    }
+    case 'localDate': {
+      const d = localDate(start, timeZone);
+      const next =
+        kind.unit === 'day'
+          ? addDays(d, 1)
+          : kind.unit === 'week'
+            ? addDays(d, 7)
+            : (() => {
+                const [y, m] = d.split('-').map(Number) as [number, number];
+                return new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 10);
+              })();
+      return localMidnight(next, timeZone);
+    }
+  }
+}
+
+/** Converts an engine's bucket key (epoch seconds or local date) to a start instant. */
+export function keyToStart(key: number | string, bucket: Bucket, timeZone: string): number {
+  if (typeof key === 'number') return key * 1000;
+  const kind = bucketKind(bucket);
+  if (kind.kind !== 'localDate') throw new Error(`bucket ${bucket} has numeric keys`);
+  return localMidnight(truncateLocalDate(key, kind.unit), timeZone);
+}
+
+/** An upper bound on the number of buckets in [from, to). */
+export function estimateBuckets(fromMs: number, toMs: number, bucket: Bucket): number {
+  return Math.ceil((toMs - fromMs) / 1000 / NOMINAL_SECONDS[bucket]) + 1;
+}
+
+export function parseInstant(value: string, argument: string): number {
+  const ms = Date.parse(value);
+  if (
+    !/^\d{4}-\d{2}-\d{2}T/.test(value) ||
+    Number.isNaN(ms) ||
+    !/(Z|[+-]\d{2}:?\d{2})$/.test(value)
+  ) {
+    throw badInput(
+      `${argument} must be an ISO-8601 instant with a zone, e.g. 2026-11-20T10:00:00Z`,
+      argument,
+    );
+  }
+  return ms;
+}

@@ -1,0 +1,93 @@
+// PostgreSQL connections. Two pools: `operator` (the migrating owner; tiering, CLI,
+// partition management) and `app` (a role that owns nothing and has no BYPASSRLS;
+// everything the subgraphs do). Tenant-scoped work runs through withTenant().
+import pg from 'pg';
+import type { Config } from '../core/config.ts';
+
+// Counts and sums come back as JS numbers: int8 counts stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+
+export const APP_ROLE = 'tidemark_app';
+
+export interface Databases {
+  operator: pg.Pool;
+  app: pg.Pool;
+  operatorUrl: string;
+  appUrl: string;
+  close(): Promise<void>;
+}
+
+/** The app role's URL: the operator URL with the app role's credentials. */
+export function deriveAppUrl(operatorUrl: string, password: string): string {
+  const url = new URL(operatorUrl);
+  url.username = APP_ROLE;
+  url.password = password;
+  return url.toString();
+}
+
+export function openDatabases(
+  config: Pick<Config, 'APP_DATABASE_URL' | 'APP_DB_PASSWORD'>,
+  operatorUrl: string,
+  poolSize = 10,
+): Databases {
+  const appUrl = config.APP_DATABASE_URL ?? deriveAppUrl(operatorUrl, config.APP_DB_PASSWORD);
+  const operator = new pg.Pool({ connectionString: operatorUrl, max: Math.max(2, poolSize / 2) });
+  const app = new pg.Pool({ connectionString: appUrl, max: poolSize });
+  for (const pool of [operator, app]) pool.on('error', () => undefined); // idle client errors surface on next use
+  return {
+    operator,
+    app,
+    operatorUrl,
+    appUrl,
+    async close() {
+      await Promise.all([operator.end(), app.end()]);
+    },
+  };
+}
+
+export interface TenantTxOptions {
+  readOnly?: boolean;
+  /** REPEATABLE READ gives every statement of fn the same snapshot. */
+  repeatableRead?: boolean;
+  /**
+   * Tables locked in ACCESS SHARE mode before the snapshot is taken, so that a
+   * concurrent partition drop either committed before it or waits for us.
+   */
+  lockTables?: string[];
+}
+
+/**
+ * Runs fn in a transaction whose row-level security scope is one tenant
+ * (SET LOCAL app.tenant_id). The scope ends with the transaction.
+ */
+export async function withTenant<T>(
+  pool: pg.Pool,
+  tenantId: string,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  options: TenantTxOptions = {},
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    const mode = [
+      options.repeatableRead ? 'ISOLATION LEVEL REPEATABLE READ' : '',
+      options.readOnly ? 'READ ONLY' : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    await client.query(`BEGIN ${mode}`);
+    // SET and LOCK take no snapshot; the first query in fn does.
+    await client.query(`SET LOCAL app.tenant_id = ${client.escapeLiteral(tenantId)}`);
+    for (const table of options.lockTables ?? []) {
+      await client.query(`LOCK TABLE ${client.escapeIdentifier(table)} IN ACCESS SHARE MODE`);
+    }
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,65 @@
+// Serves a subgraph schema over HTTP. Every GraphQL request must carry a valid,
+// unexpired gateway-signed context; without one the subgraph serves nothing (401).
+import http from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { GraphQLSchema } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { errorReportingPlugin, type RequestScoped } from '../../core/errorPlugin.ts';
+import { maskError } from '../../core/errors.ts';
+import { createServiceApp, listen, type RunningServer } from '../../core/httpServer.ts';
+import type { Logger } from '../../core/logger.ts';
+import { CONTEXT_HEADER, verifyContext, type RequestIdentity } from '../../core/signedContext.ts';
+
+export interface SubgraphServerOptions<C extends RequestScoped> {
+  name: string;
+  schema: GraphQLSchema;
+  contextSecret: string;
+  log: Logger;
+  host: string;
+  port: number;
+  readiness: () => Promise<void>;
+  createContext: (identity: RequestIdentity, log: Logger) => C;
+  /** Extra routes (e.g. bulk ingest) mounted before GraphQL. */
+  mount?: (app: express.Express) => void;
+}
+
+export async function startSubgraphServer<C extends RequestScoped>(
+  options: SubgraphServerOptions<C>,
+): Promise<RunningServer> {
+  const app = createServiceApp(options.readiness);
+  const httpServer = http.createServer(app);
+  const apollo = new ApolloServer<C>({
+    schema: options.schema,
+    introspection: true,
+    csrfPrevention: true,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), errorReportingPlugin<C>()],
+    formatError: maskError,
+  });
+  await apollo.start();
+  options.mount?.(app);
+  app.use(
+    '/graphql',
+    express.json({ limit: '10mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        let identity: RequestIdentity;
+        try {
+          identity = verifyContext(req.header(CONTEXT_HEADER), options.contextSecret);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : 'unauthenticated';
+          throw new GraphQLError(message, {
+            extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+          });
+        }
+        return options.createContext(
+          identity,
+          options.log.child({ requestId: identity.requestId }),
+        );
+      },
+    }),
+  );
+  return listen(httpServer, options.host, options.port, () => apollo.stop());
+}

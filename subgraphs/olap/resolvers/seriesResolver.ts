@@ -1,0 +1,28 @@
+import { Arg, Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { GraphQLISODateTime } from 'type-graphql';
+import { Bucket } from '../../../core/buckets.ts';
+import type { OlapContext } from '../context.ts';
+import { Entity, Series, type Tier } from '../types/series.ts';
+
+@Resolver(() => Entity)
+export class SeriesResolver {
+  @FieldResolver(() => Series, {
+    nullable: true,
+    description:
+      'Aggregates per bucket over [from, to), across hot and cold tiers. Null for an entity the tenant does not have.',
+  })
+  async series(
+    @Root() entity: Entity,
+    @Arg('attribute', () => String) attribute: string,
+    @Arg('from', () => GraphQLISODateTime, { description: 'Inclusive start (UTC instant).' })
+    from: Date,
+    @Arg('to', () => GraphQLISODateTime, { description: 'Exclusive end (UTC instant).' }) to: Date,
+    @Arg('bucket', () => Bucket) bucket: Bucket,
+    @Ctx() ctx: OlapContext,
+  ): Promise<Series | null> {
+    const result = await ctx
+      .seriesLoader({ attribute, fromMs: from.getTime(), toMs: to.getTime(), bucket })
+      .load(entity.id);
+    return result ? { ...result, tiers: result.tiers as Tier[] } : null;
+  }
+}

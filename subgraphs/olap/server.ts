@@ -1,0 +1,33 @@
+// The OLAP subgraph: every aggregate over time, whichever tier holds the rows.
+import type { ColdEngine } from '../../cold/engine.ts';
+import type { Config } from '../../core/config.ts';
+import type { RunningServer } from '../../core/httpServer.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Databases } from '../../hot/database.ts';
+import { startSubgraphServer } from '../common/subgraphServer.ts';
+import { createOlapContext } from './context.ts';
+import { TierRouter } from './domain/tierRouter.ts';
+import { buildOlapSchema } from './schema.ts';
+
+export async function startOlapSubgraph(
+  config: Config,
+  dbs: Databases,
+  engine: ColdEngine,
+  log: Logger,
+  port = config.OLAP_PORT,
+): Promise<RunningServer> {
+  const schema = await buildOlapSchema();
+  const router = new TierRouter(dbs.app, engine, { maxPoints: config.MAX_SERIES_POINTS });
+  return startSubgraphServer({
+    name: 'olap',
+    schema,
+    contextSecret: config.CONTEXT_SECRET,
+    log,
+    host: config.HOST,
+    port,
+    readiness: async () => {
+      await dbs.app.query('SELECT 1');
+    },
+    createContext: (identity, requestLog) => createOlapContext(router, identity, requestLog),
+  });
+}

@@ -1,0 +1,363 @@
+// One tiering pass: every daily partition older than the hot window moves to the cold
+// tier by freeze -> copy -> verify -> (one transaction) record files, advance the
+// watermark, drop the partition. Late rows of cold days wait in the default partition
+// and move the same way. Any crash leaves rows counted exactly once: uncommitted files
+// are invisible (not in the manifest) and removed by the next pass.
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import type { Logger } from '../core/logger.ts';
+import type { ColdEngine, RowFingerprint, WrittenFile } from '../cold/engine.ts';
+import { hotFingerprint } from '../hot/hotQueries.ts';
+import { addUtcDays, listPartitions, utcDay, type HotPartition } from '../hot/partitions.ts';
+
+/** Step boundaries where tests inject faults. */
+export type TierStep = 'frozen' | 'written' | 'verified' | 'committed';
+
+export interface TierPassDeps {
+  pool: pg.Pool; // operator pool
+  engine: ColdEngine;
+  workDir: string;
+  log: Logger;
+}
+
+export interface TierPassOptions {
+  dryRun?: boolean;
+  nowMs?: number;
+  onStep?: (step: TierStep, detail: { day: string; tenantId?: string }) => void | Promise<void>;
+}
+
+export interface TieredDay {
+  day: string;
+  source: 'partition' | 'late';
+  rows: number;
+  files: number;
+}
+
+export type TierPassResult =
+  | { status: 'locked' }
+  | {
+      status: 'done';
+      passId: number | null;
+      cutoffDay: string | null;
+      days: TieredDay[];
+      orphansRemoved: number;
+      dryRun: boolean;
+    };
+
+const PASS_LOCK = `hashtext('tidemark.tiering')`;
+
+export class VerificationError extends Error {
+  constructor(day: string, tenantId: string, source: RowFingerprint, written: RowFingerprint) {
+    super(
+      `cold copy of ${tenantId}/${day} does not match its source: ` +
+        `${written.rowCount} rows [${written.checksum}] vs ${source.rowCount} rows [${source.checksum}]`,
+    );
+    this.name = 'VerificationError';
+  }
+}
+
+export async function runTierPass(
+  deps: TierPassDeps,
+  options: TierPassOptions = {},
+): Promise<TierPassResult> {
+  const lockClient = await deps.pool.connect();
+  try {
+    const { rows } = await lockClient.query<{ ok: boolean }>(
+      `SELECT pg_try_advisory_lock(${PASS_LOCK}) AS ok`,
+    );
+    if (!rows[0]?.ok) return { status: 'locked' };
+    try {
+      return await runLocked(deps, options);
+    } finally {
+      await lockClient.query(`SELECT pg_advisory_unlock(${PASS_LOCK})`);
+    }
+  } finally {
+    lockClient.release();
+  }
+}
+
+async function runLocked(deps: TierPassDeps, options: TierPassOptions): Promise<TierPassResult> {
+  const { pool, log } = deps;
+  const nowMs = options.nowMs ?? Date.now();
+  const { rows: hotRows } = await pool.query<{ min_hot: number | null }>(
+    `SELECT min(hot_days) AS min_hot FROM tenants`,
+  );
+  const minHot = hotRows[0]?.min_hot;
+  if (minHot == null) {
+    return {
+      status: 'done',
+      passId: null,
+      cutoffDay: null,
+      days: [],
+      orphansRemoved: 0,
+      dryRun: !!options.dryRun,
+    };
+  }
+  // The shortest hot window among tenants decides which days leave PostgreSQL; rows of
+  // tenants with longer windows are then served from cold, transparently.
+  const cutoffDay = addUtcDays(utcDay(nowMs), -minHot);
+  const partitions = (await listPartitions(pool)).filter((p) => p.day < cutoffDay);
+  const lateDays = await lateRowDays(pool, cutoffDay);
+
+  if (options.dryRun) {
+    const days: TieredDay[] = [
+      ...partitions.map((p) => ({ day: p.day, source: 'partition' as const, rows: 0, files: 0 })),
+      ...lateDays.map((d) => ({ day: d.day, source: 'late' as const, rows: d.rows, files: 0 })),
+    ];
+    for (const d of days.filter((x) => x.source === 'partition')) {
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*) AS n FROM ${partitionNameOf(partitions, d.day)}`,
+      );
+      d.rows = rows[0]!.n;
+    }
+    return { status: 'done', passId: null, cutoffDay, days, orphansRemoved: 0, dryRun: true };
+  }
+
+  const { rows: passRows } = await pool.query<{ id: number }>(
+    `INSERT INTO tier_passes DEFAULT VALUES RETURNING id`,
+  );
+  const passId = passRows[0]!.id;
+  const workDir = path.join(deps.workDir, `pass-${passId}`);
+  await mkdir(workDir, { recursive: true });
+  const days: TieredDay[] = [];
+  try {
+    const orphansRemoved = await removeOrphans(deps);
+    for (const partition of partitions) {
+      days.push(await tierPartition(deps, { passId, partition, workDir, onStep: options.onStep }));
+    }
+    await pool.query(
+      `UPDATE tier_watermark SET cold_before = greatest(cold_before, $1::date::timestamp AT TIME ZONE 'UTC'), updated_at = now()`,
+      [cutoffDay],
+    );
+    for (const late of await lateRowDays(pool, cutoffDay)) {
+      days.push(
+        await tierLateRows(deps, { passId, day: late.day, workDir, onStep: options.onStep }),
+      );
+    }
+    const rowsMoved = days.reduce((n, d) => n + d.rows, 0);
+    await pool.query(
+      `UPDATE tier_passes SET finished_at = now(), outcome = 'succeeded', days_moved = $2, rows_moved = $3 WHERE id = $1`,
+      [passId, days.length, rowsMoved],
+    );
+    log.info({ passId, days: days.length, rowsMoved, orphansRemoved }, 'tiering pass done');
+    return { status: 'done', passId, cutoffDay, days, orphansRemoved, dryRun: false };
+  } catch (err) {
+    await pool
+      .query(
+        `UPDATE tier_passes SET finished_at = now(), outcome = 'failed', error = $2 WHERE id = $1`,
+        [passId, err instanceof Error ? err.message : String(err)],
+      )
+      .catch(() => undefined);
+    throw err;
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+const partitionNameOf = (partitions: HotPartition[], day: string): string =>
+  partitions.find((p) => p.day === day)!.name;
+
+async function lateRowDays(
+  pool: pg.Pool,
+  beforeDay: string,
+): Promise<{ day: string; rows: number }[]> {
+  const { rows } = await pool.query<{ day: string; rows: number }>(
+    `SELECT to_char((ts AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day, count(*) AS rows
+       FROM observations_default WHERE ts < $1::date::timestamp AT TIME ZONE 'UTC'
+      GROUP BY 1 ORDER BY 1`,
+    [beforeDay],
+  );
+  return rows;
+}
+
+/** Deletes files that storage holds but no committed manifest row lists. */
+async function removeOrphans(deps: TierPassDeps): Promise<number> {
+  const { rows } = await deps.pool.query<{ path: string }>(`SELECT path FROM cold_files`);
+  const committed = new Set(rows.map((r) => r.path));
+  let removed = 0;
+  for (const file of await deps.engine.listFiles()) {
+    if (!committed.has(file)) {
+      await deps.engine.deleteFile(file);
+      removed += 1;
+    }
+  }
+  return removed;
+}
+
+interface CopiedFile extends WrittenFile {
+  tenantId: string;
+}
+
+/**
+ * Extracts one tenant's rows of a day from `source`, writes a cold file and verifies it
+ * against the source fingerprint taken in the same snapshot.
+ */
+async function copyTenantDay(
+  deps: TierPassDeps,
+  client: pg.PoolClient,
+  args: { source: string; day: string; tenantId: string; passId: number; workDir: string },
+): Promise<CopiedFile> {
+  const { source, day, tenantId } = args;
+  const dayStart = `${day}T00:00:00Z`;
+  const dayEnd = `${addUtcDays(day, 1)}T00:00:00Z`;
+  const where = `tenant_id = ${client.escapeLiteral(tenantId)} AND ts >= '${dayStart}' AND ts < '${dayEnd}'`;
+  const extractPath = path.join(args.workDir, `${tenantId}-${day}.csv`);
+  await pipeline(
+    client.query(
+      copyTo(
+        `COPY (SELECT tenant_id, attribute_key, entity_key, (extract(epoch FROM ts) * 1000000)::bigint,
+                      num, str, bool FROM ${source} WHERE ${where}) TO STDOUT (FORMAT csv)`,
+      ),
+    ),
+    createWriteStream(extractPath),
+  );
+  const expected = await hotFingerprint(client, source, where, []);
+  const written = await deps.engine.writeTenantDay({
+    tenantId,
+    day,
+    extractPath,
+    fileTag: `pass-${args.passId}-${source}`,
+  });
+  await rm(extractPath, { force: true });
+  const reread = await deps.engine.fingerprint(written.path, tenantId);
+  for (const fp of [written, reread]) {
+    if (fp.rowCount !== expected.rowCount || fp.checksum !== expected.checksum) {
+      await deps.engine.deleteFile(written.path);
+      throw new VerificationError(day, tenantId, expected, fp);
+    }
+  }
+  return { ...written, tenantId };
+}
+
+async function recordFiles(
+  client: pg.PoolClient,
+  day: string,
+  passId: number,
+  files: CopiedFile[],
+): Promise<void> {
+  for (const f of files) {
+    await client.query(
+      `INSERT INTO cold_files (tenant_id, day, path, row_count, checksum, min_ts, max_ts, bytes, pass_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [f.tenantId, day, f.path, f.rowCount, f.checksum, f.minTs, f.maxTs, f.bytes, passId],
+    );
+  }
+}
+
+async function tierPartition(
+  deps: TierPassDeps,
+  args: {
+    passId: number;
+    partition: HotPartition;
+    workDir: string;
+    onStep: TierPassOptions['onStep'];
+  },
+): Promise<TieredDay> {
+  const { name, day } = args.partition;
+  const client = await deps.pool.connect();
+  try {
+    // Freeze (a row trigger, since rows arrive routed through the parent): from here on, writes into this day fail fast (TM001) and are retried.
+    await client.query(`DROP TRIGGER IF EXISTS frozen ON ${name}`);
+    await client.query(
+      `CREATE TRIGGER frozen BEFORE INSERT OR UPDATE OR DELETE ON ${name}
+         FOR EACH ROW EXECUTE FUNCTION reject_frozen_day()`,
+    );
+    await args.onStep?.('frozen', { day });
+
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows } = await client.query<{ tenant_id: string }>(
+      `SELECT DISTINCT tenant_id FROM ${name}`,
+    );
+    const files: CopiedFile[] = [];
+    for (const { tenant_id: tenantId } of rows) {
+      files.push(
+        await copyTenantDay(deps, client, {
+          source: name,
+          day,
+          tenantId,
+          passId: args.passId,
+          workDir: args.workDir,
+        }),
+      );
+      await args.onStep?.('written', { day, tenantId });
+    }
+    await client.query('COMMIT');
+    await args.onStep?.('verified', { day });
+
+    await client.query('BEGIN');
+    await recordFiles(client, day, args.passId, files);
+    await client.query(
+      `UPDATE tier_watermark SET cold_before = greatest(cold_before, $1::date::timestamp AT TIME ZONE 'UTC'), updated_at = now()`,
+      [addUtcDays(day, 1)],
+    );
+    await client.query(`DROP TABLE ${name}`);
+    await client.query('COMMIT');
+    await args.onStep?.('committed', { day });
+    const rowsMoved = files.reduce((n, f) => n + f.rowCount, 0);
+    deps.log.info({ day, rows: rowsMoved, files: files.length }, 'partition tiered');
+    return { day, source: 'partition', rows: rowsMoved, files: files.length };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function tierLateRows(
+  deps: TierPassDeps,
+  args: { passId: number; day: string; workDir: string; onStep: TierPassOptions['onStep'] },
+): Promise<TieredDay> {
+  const { day } = args;
+  const client = await deps.pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    // Blocks writers of the default partition (late and far-future rows) for the
+    // duration of this day's copy; readers go on.
+    await client.query(`LOCK TABLE observations_default IN EXCLUSIVE MODE`);
+    await args.onStep?.('frozen', { day });
+    const dayStart = `${day}T00:00:00Z`;
+    const dayEnd = `${addUtcDays(day, 1)}T00:00:00Z`;
+    const { rows } = await client.query<{ tenant_id: string }>(
+      `SELECT DISTINCT tenant_id FROM observations_default WHERE ts >= $1 AND ts < $2`,
+      [dayStart, dayEnd],
+    );
+    const files: CopiedFile[] = [];
+    for (const { tenant_id: tenantId } of rows) {
+      files.push(
+        await copyTenantDay(deps, client, {
+          source: 'observations_default',
+          day,
+          tenantId,
+          passId: args.passId,
+          workDir: args.workDir,
+        }),
+      );
+      await args.onStep?.('written', { day, tenantId });
+    }
+    await args.onStep?.('verified', { day });
+    await recordFiles(client, day, args.passId, files);
+    const deleted = await client.query(
+      `DELETE FROM observations_default WHERE ts >= $1 AND ts < $2`,
+      [dayStart, dayEnd],
+    );
+    const rowsMoved = files.reduce((n, f) => n + f.rowCount, 0);
+    if (deleted.rowCount !== rowsMoved) {
+      throw new Error(
+        `late rows of ${day} changed during tiering (${deleted.rowCount} vs ${rowsMoved})`,
+      );
+    }
+    await client.query('COMMIT');
+    await args.onStep?.('committed', { day });
+    return { day, source: 'late', rows: rowsMoved, files: files.length };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
