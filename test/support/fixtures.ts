@@ -1,0 +1,136 @@
+// Seeded random observations for a test tenant, written both to tidemark's hot
+// tier and to a plain reference table that holds every row forever: the reference
+// that differential tests compare tidemark's answers with.
+import type pg from 'pg';
+import { addTenant, defineAttributes, upsertEntities } from '../../hot/admin.ts';
+import { copyObservations, type ObservationRow } from '../../hot/copyObservations.ts';
+import { PartitionManager, addUtcDays, utcDay } from '../../hot/partitions.ts';
+
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface TenantSpec {
+  tenantId: string;
+  timeZone: string;
+  hotDays?: number;
+  entities: number;
+  days: number;
+  rowsPerDay: number;
+  nowMs: number;
+  seed: number;
+}
+
+export interface Dataset {
+  tenantId: string;
+  timeZone: string;
+  attributeKey: number;
+  entityIds: string[];
+  entityKeys: Map<string, number>;
+  rows: ObservationRow[];
+}
+
+export async function ensureReferenceTable(pool: pg.Pool): Promise<void> {
+  await pool.query(`CREATE TABLE IF NOT EXISTS reference_observations (
+    tenant_id text NOT NULL, entity_id text NOT NULL, attribute text NOT NULL,
+    ts timestamptz NOT NULL, num double precision)`);
+}
+
+/** Inserts rows into tidemark (operator pool) and the reference table alike. */
+export async function insertRows(
+  pool: pg.Pool,
+  dataset: Dataset,
+  rows: ObservationRow[],
+  attribute = 'value',
+): Promise<void> {
+  const byKey = new Map([...dataset.entityKeys].map(([id, key]) => [key, id]));
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await copyObservations(client, rows);
+    await client.query(
+      `INSERT INTO reference_observations
+       SELECT $1, e, $2, t, n FROM unnest($3::text[], $4::timestamptz[], $5::float8[]) AS r(e, t, n)`,
+      [
+        dataset.tenantId,
+        attribute,
+        rows.map((r) => byKey.get(r.entityKey)),
+        rows.map((r) => new Date(r.tsMs)),
+        rows.map((r) => r.value as number),
+      ],
+    );
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  } finally {
+    client.release();
+  }
+  dataset.rows.push(...rows);
+}
+
+/** Random numeric rows at distinct instants per entity over `days` days before `nowMs`. */
+export function randomRows(
+  dataset: Dataset,
+  spec: Pick<TenantSpec, 'days' | 'rowsPerDay' | 'nowMs' | 'seed'>,
+): ObservationRow[] {
+  const next = seededRandom(spec.seed);
+  const rows: ObservationRow[] = [];
+  const start = spec.nowMs - spec.days * 86_400_000;
+  for (const key of dataset.entityKeys.values()) {
+    const seen = new Set<number>();
+    const total = spec.days * spec.rowsPerDay;
+    for (let i = 0; i < total; i++) {
+      const tsMs = start + Math.floor((next() * (spec.nowMs - start)) / 1000) * 1000;
+      if (seen.has(tsMs)) continue;
+      seen.add(tsMs);
+      rows.push({
+        tenantId: dataset.tenantId,
+        attributeKey: dataset.attributeKey,
+        entityKey: key,
+        tsMs,
+        value: Math.round((next() * 200 - 50) * 1000) / 1000,
+      });
+    }
+  }
+  return rows;
+}
+
+export async function createTenantDataset(pool: pg.Pool, spec: TenantSpec): Promise<Dataset> {
+  await ensureReferenceTable(pool);
+  await addTenant(pool, { id: spec.tenantId, timeZone: spec.timeZone, hotDays: spec.hotDays });
+  const attributes = await defineAttributes(pool, spec.tenantId, [
+    { name: 'value', type: 'number', unit: 'u' },
+    { name: 'label', type: 'string' },
+  ]);
+  const entityIds = Array.from(
+    { length: spec.entities },
+    (_, i) => `e-${String(i).padStart(3, '0')}`,
+  );
+  const entityKeys = await upsertEntities(
+    pool,
+    spec.tenantId,
+    entityIds.map((id, i) => ({ id, kind: i % 2 ? 'meter' : 'pump' })),
+  );
+  const dataset: Dataset = {
+    tenantId: spec.tenantId,
+    timeZone: spec.timeZone,
+    attributeKey: attributes.get('value')!,
+    entityIds,
+    entityKeys,
+    rows: [],
+  };
+  await new PartitionManager(pool).ensure(
+    addUtcDays(utcDay(spec.nowMs), -spec.days - 1),
+    spec.nowMs,
+  );
+  await insertRows(pool, dataset, randomRows(dataset, spec));
+  return dataset;
+}
