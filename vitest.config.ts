@@ -1,23 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
-const database = {
-  globalSetup: ['test/support/globalSetup.ts'],
-  testTimeout: 60_000,
-  hookTimeout: 120_000,
-};
+// One graphql module instance: ESM and CJS copies would fail instanceof checks
+// between type-graphql, Apollo and our scalars (the dual-package hazard).
+const resolve = { alias: { graphql: 'graphql/index.js' } };
+const timeouts = { testTimeout: 60_000, hookTimeout: 120_000 };
 
 export default defineConfig({
-  // One graphql module instance: ESM and CJS copies would fail instanceof checks
-  // between type-graphql, Apollo and our scalars (the dual-package hazard).
-  resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
+    // Runs once for the whole run: one PostgreSQL (embedded unless
+    // TEST_DATABASE_URL is set) and a migrated template database.
+    globalSetup: ['test/support/globalSetup.ts'],
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { resolve, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], ...timeouts } },
       {
-        extends: true,
-        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], ...database },
+        resolve,
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], ...timeouts },
       },
-      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], ...database } },
+      { resolve, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], ...timeouts } },
     ],
   },
 });

@@ -80,6 +80,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     gateway,
     introspection: isDev,
     csrfPrevention: true,
+    logger: log,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     plugins: [

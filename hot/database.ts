@@ -46,6 +46,26 @@ export function openDatabases(
   };
 }
 
+/** SQL statements run through withTenant (tests prove batching with it). */
+export const statementStats = { count: 0 };
+
+function counting(client: pg.PoolClient): pg.PoolClient {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'query') {
+        return (...args: Parameters<pg.PoolClient['query']>) => {
+          statementStats.count += 1;
+          return (target.query as (...a: unknown[]) => unknown)(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}
+
 export interface TenantTxOptions {
   readOnly?: boolean;
   /** REPEATABLE READ gives every statement of fn the same snapshot. */
@@ -81,7 +101,7 @@ export async function withTenant<T>(
     for (const table of options.lockTables ?? []) {
       await client.query(`LOCK TABLE ${client.escapeIdentifier(table)} IN ACCESS SHARE MODE`);
     }
-    const result = await fn(client);
+    const result = await fn(counting(client));
     await client.query('COMMIT');
     return result;
   } catch (err) {

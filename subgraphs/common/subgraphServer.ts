@@ -35,6 +35,7 @@ export async function startSubgraphServer<C extends RequestScoped>(
     schema: options.schema,
     introspection: true,
     csrfPrevention: true,
+    logger: options.log,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), errorReportingPlugin<C>()],
     formatError: maskError,
   });

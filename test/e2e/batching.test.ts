@@ -1,0 +1,73 @@
+// _entities for N entities costs one engine query per field, not N.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statementStats } from '../../hot/database.ts';
+import { runTierPass } from '../../tiering/tierPass.ts';
+import { createTenantDataset } from '../support/fixtures.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
+
+const NOW = Date.parse('2026-11-20T12:00:00Z');
+
+const PAGE_QUERY = `
+  query Page($first: Int!) {
+    entities(first: $first) {
+      nodes {
+        id
+        latest(attribute: "value") { ts value }
+        recent(attribute: "value", last: 3) { ts }
+        series(attribute: "value", from: "2026-09-01T00:00:00Z", to: "2026-11-20T00:00:00Z", bucket: DAY) { points { count } }
+      }
+    }
+  }`;
+
+describe('batching across federation', () => {
+  let db: TestDatabase;
+  let stack: Stack;
+  let token: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    stack = await startStack(db);
+    await createTenantDataset(db.dbs.operator, {
+      tenantId: 'batch',
+      timeZone: 'Europe/Paris',
+      entities: 60,
+      days: 30,
+      rowsPerDay: 4,
+      nowMs: NOW,
+      seed: 5,
+    });
+    await runTierPass(stack.tierDeps, { nowMs: NOW });
+    token = await stack.token('batch');
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await db?.drop();
+  });
+
+  async function cost(first: number): Promise<{ cold: number; sql: number }> {
+    const cold = stack.engine.queryCount;
+    const sql = statementStats.count;
+    const res = await stack.query<{ entities: { nodes: { series: { points: unknown[] } }[] } }>(
+      token,
+      PAGE_QUERY,
+      { first },
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.entities.nodes).toHaveLength(first);
+    expect(res.body.data!.entities.nodes.every((n) => n.series.points.length > 0)).toBe(true);
+    return { cold: stack.engine.queryCount - cold, sql: statementStats.count - sql };
+  }
+
+  it('issues one cold-engine query for a page of entities, however many', async () => {
+    expect((await cost(5)).cold).toBe(1);
+    expect((await cost(50)).cold).toBe(1);
+  });
+
+  it('issues the same number of SQL statements for 5 entities as for 50', async () => {
+    const small = await cost(5);
+    const large = await cost(50);
+    expect(large.sql).toBe(small.sql);
+    expect(large.sql).toBeLessThanOrEqual(20);
+  });
+});
