@@ -55,13 +55,18 @@ const EXPOSED_GRAPHQL_CODES = new Set([
   'FORBIDDEN',
 ]);
 
+/** Extension keys that reveal internals (stack, subgraph names and responses). */
+const HIDDEN_EXTENSIONS = new Set(['stacktrace', 'exception', 'serviceName', 'response', 'http']);
+
 /** True when a client may see this error as it is (typed, or a GraphQL-level rejection). */
 export function isExposable(original: unknown): boolean {
   if (original instanceof TidemarkError) return true;
   if (!(original instanceof GraphQLError)) return false;
   const cause = original.originalError;
   if (cause instanceof TidemarkError) return true;
-  if (cause && !(cause instanceof GraphQLError)) return false; // a thrown non-GraphQL error
+  // A thrown non-GraphQL error is internal. (At the gateway, a subgraph's error arrives
+  // as a plain object: the subgraph has already masked it.)
+  if (cause instanceof Error && !(cause instanceof GraphQLError)) return false;
   const code = original.extensions?.code;
   return typeof code === 'string' ? EXPOSED_GRAPHQL_CODES.has(code) || code in HTTP_STATUS : true;
 }
@@ -75,7 +80,9 @@ export function maskError(
   original: unknown,
 ): GraphQLFormattedError {
   if (isExposable(original)) {
-    const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
+    const extensions = Object.fromEntries(
+      Object.entries(formatted.extensions ?? {}).filter(([key]) => !HIDDEN_EXTENSIONS.has(key)),
+    );
     return { ...formatted, extensions };
   }
   return {
