@@ -10,14 +10,15 @@ import { migrate, UnmigratedDatabaseError } from '../hot/migrate.ts';
 import { seedDemo } from '../embedded/demoSeed.ts';
 import { runTierPass } from '../tiering/tierPass.ts';
 import { openSystem, operatorUrl } from './system.ts';
-import { startAll } from './start.ts';
+import { SERVICES, startAll, type Service } from './start.ts';
 
 export const USAGE = `usage: tidemark <command> [options]
 
 commands:
   start                         run everything: PostgreSQL (embedded unless DATABASE_URL),
                                 OLTP :4001, OLAP :4002, gateway :4000, tiering schedule
-  serve <oltp|olap|gateway>     run one service (for containers)
+  serve <oltp|olap|gateway|tiering>
+                                run one service (for containers)
   migrate                       apply database migrations
   seed                          load the demo tenants and data (if no tenant exists)
   tenant add <id> --time-zone <IANA> [--name <name>] [--hot-days <n>]
@@ -81,10 +82,10 @@ export async function run(argv: string[]): Promise<number> {
     case 'serve': {
       const { positionals } = parse(rest, {}, 1);
       const service = positionals[0];
-      if (service !== 'oltp' && service !== 'olap' && service !== 'gateway') {
-        throw new UsageError('serve needs one of: oltp, olap, gateway');
+      if (!SERVICES.includes(service as Service)) {
+        throw new UsageError(`serve needs one of: ${SERVICES.join(', ')}`);
       }
-      await startAll(config, log, { only: service });
+      await startAll(config, log, { only: service as Service });
       return -1;
     }
     case 'migrate': {

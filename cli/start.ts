@@ -11,15 +11,18 @@ import { startOltpSubgraph } from '../subgraphs/oltp/server.ts';
 import { runUpkeep, scheduleUpkeep } from '../tiering/scheduler.ts';
 import { openSystem, type System } from './system.ts';
 
+export type Service = 'oltp' | 'olap' | 'gateway' | 'tiering';
+export const SERVICES: Service[] = ['oltp', 'olap', 'gateway', 'tiering'];
+
 export async function startAll(
   config: Config,
   log: Logger,
-  options: { only?: 'oltp' | 'olap' | 'gateway' } = {},
+  options: { only?: Service } = {},
 ): Promise<void> {
   const servers: RunningServer[] = [];
   let system: System | null = null;
   let stopUpkeep: (() => Promise<void>) | null = null;
-  const wants = (s: 'oltp' | 'olap' | 'gateway'): boolean => !options.only || options.only === s;
+  const wants = (s: Service): boolean => !options.only || options.only === s;
 
   const shutdown = async (signal: string): Promise<void> => {
     log.info({ signal }, 'shutting down');
@@ -32,10 +35,10 @@ export async function startAll(
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
-  if (wants('oltp') || wants('olap')) {
+  if (wants('oltp') || wants('olap') || wants('tiering')) {
     system = await openSystem(config, log, config.isEmbeddedPostgres ? 'apply' : 'require');
-    if (!options.only) {
-      if (config.SEED_DEMO) {
+    if (!options.only || options.only === 'tiering') {
+      if (config.SEED_DEMO && !options.only) {
         const rows = await seedDemo(system.dbs.operator);
         if (rows > 0) log.info({ rows }, 'demo data seeded');
       }
@@ -46,7 +49,9 @@ export async function startAll(
           'tiered to cold',
         );
       }
-      stopUpkeep = scheduleUpkeep(system.tierDeps, config.TIER_INTERVAL_SECONDS, log);
+      stopUpkeep = scheduleUpkeep(system.tierDeps, config.TIER_INTERVAL_SECONDS, log, {
+        keepAlive: options.only === 'tiering',
+      });
     }
   }
   if (wants('oltp'))

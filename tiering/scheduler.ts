@@ -12,6 +12,7 @@ export function scheduleUpkeep(
   deps: TierPassDeps,
   intervalSeconds: number,
   log: Logger,
+  options: { keepAlive?: boolean } = {},
 ): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const tick = (): void => {
@@ -20,7 +21,8 @@ export function scheduleUpkeep(
     );
   };
   const timer = intervalSeconds > 0 ? setInterval(tick, intervalSeconds * 1000) : undefined;
-  timer?.unref();
+  // Alongside servers the timer must not hold the process open; alone it is the process.
+  if (!options.keepAlive) timer?.unref();
   return async () => {
     if (timer) clearInterval(timer);
     await running;
