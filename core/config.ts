@@ -30,6 +30,18 @@ export const configSchema = z.object({
   SEED_DEMO: bool.default(true),
   TIER_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
   MAX_SERIES_POINTS: z.coerce.number().int().positive().default(50_000),
+  GRAPHQL_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * 1024 * 1024),
+  INGEST_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024 * 1024),
+  INGEST_MAX_FUTURE_SECONDS: z.coerce.number().int().min(0).default(86_400),
+  INGEST_MIN_TIMESTAMP: z.iso.datetime({ offset: true }).default('2000-01-01T00:00:00Z'),
 });
 
 type RawConfig = z.infer<typeof configSchema>;

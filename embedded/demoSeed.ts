@@ -2,12 +2,8 @@
 // half-hour offset, half-hour DST), three kinds of entity, typed attributes and about
 // 90 days of observations. Deterministic for a given `now`.
 import type pg from 'pg';
-import {
-  addTenant,
-  defineAttributes,
-  upsertEntities,
-  type AttributeDefinition,
-} from '../hot/admin.ts';
+import { addTenant, defineAttributes, upsertEntities } from '../hot/admin.ts';
+import type { AttributeInput } from '../hot/registryWrites.ts';
 import { copyObservations, type ObservationRow } from '../hot/copyObservations.ts';
 import { PartitionManager, DAY_MS, addUtcDays, utcDay } from '../hot/partitions.ts';
 
@@ -17,7 +13,7 @@ export const DEMO_TENANTS = [
   { id: 'lordhowe', name: 'Lord Howe Island Power', timeZone: 'Australia/Lord_Howe' },
 ] as const;
 
-const ATTRIBUTES: AttributeDefinition[] = [
+const ATTRIBUTES: AttributeInput[] = [
   { name: 'pressure', type: 'number', unit: 'bar', description: 'Line pressure' },
   { name: 'flow', type: 'number', unit: 'm3/h', description: 'Volume flow' },
   { name: 'status', type: 'string', description: 'Operating state' },
@@ -123,6 +119,9 @@ export async function seedDemo(pool: pg.Pool, nowMs = Date.now()): Promise<numbe
           }
         })(),
       );
+      await client.query(`UPDATE attributes SET has_values = true WHERE tenant_id = $1`, [
+        tenant.id,
+      ]);
       await client.query('COMMIT');
       written += count;
     } catch (err) {

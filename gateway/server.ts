@@ -17,6 +17,7 @@ import { createServiceApp, listen, type RunningServer } from '../core/httpServer
 import type { Logger } from '../core/logger.ts';
 import { CONTEXT_HEADER, signContext, type RequestIdentity } from '../core/signedContext.ts';
 import { verifyBearer } from './auth/jwt.ts';
+import { bulkIngestHandler } from './bulkIngest.ts';
 import { loadSupergraph } from './supergraph.ts';
 
 export interface GatewayContext extends RequestScoped {
@@ -91,9 +92,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     formatError: maskError,
   });
   await apollo.start();
+  app.post(
+    '/v1/ingest',
+    bulkIngestHandler({
+      jwt: { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
+      oltpIngestUrl: new URL('/v1/ingest', urls.oltp).toString(),
+      contextSecret: config.CONTEXT_SECRET,
+      contextTtlSeconds: config.CONTEXT_TTL_SECONDS,
+      maxBytes: config.INGEST_MAX_BYTES,
+      log,
+    }),
+  );
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
+    express.json({ limit: config.GRAPHQL_MAX_BODY_BYTES }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const requestId = req.header('x-request-id') ?? randomUUID();

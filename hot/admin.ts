@@ -1,9 +1,15 @@
 // Operator actions on the registry: add tenants, define attributes, upsert entities.
-// The same rules the GraphQL write path enforces apply here.
+// The same rules (registryWrites.ts) as the GraphQL write path apply here.
 import type pg from 'pg';
 import { isValidTimeZone } from '../core/buckets.ts';
 import { badInput } from '../core/errors.ts';
 import { withTenant } from './database.ts';
+import {
+  defineAttribute,
+  upsertEntities as upsertEntityRows,
+  type AttributeInput,
+  type EntityInput,
+} from './registryWrites.ts';
 
 export interface NewTenant {
   id: string;
@@ -42,60 +48,22 @@ export async function addTenant(pool: pg.Pool, tenant: NewTenant): Promise<void>
   );
 }
 
-export interface AttributeDefinition {
-  name: string;
-  type: 'number' | 'string' | 'boolean';
-  unit?: string | null;
-  description?: string | null;
-}
-
+/** Defines (or updates) attributes; returns their keys by name. */
 export async function defineAttributes(
   pool: pg.Pool,
   tenantId: string,
-  attributes: AttributeDefinition[],
+  attributes: AttributeInput[],
 ): Promise<Map<string, number>> {
-  return withTenant(pool, tenantId, async (c) => {
-    const keys = new Map<string, number>();
-    for (const a of attributes) {
-      const { rows } = await c.query<{ attribute_key: number }>(
-        `INSERT INTO attributes (tenant_id, name, type, unit, description) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (tenant_id, name) DO UPDATE SET unit = EXCLUDED.unit, description = EXCLUDED.description
-         WHERE attributes.type = EXCLUDED.type
-         RETURNING attribute_key`,
-        [tenantId, a.name, a.type, a.unit ?? null, a.description ?? null],
-      );
-      if (!rows[0])
-        throw badInput(`attribute "${a.name}" already exists with another type`, 'type');
-      keys.set(a.name, rows[0].attribute_key);
-    }
-    return keys;
-  });
+  const keys = new Map<string, number>();
+  for (const a of attributes) keys.set(a.name, (await defineAttribute(pool, tenantId, a)).key);
+  return keys;
 }
 
-export interface EntityDefinition {
-  id: string;
-  kind: string;
-  name?: string;
-}
-
+/** Upserts entities; returns their keys by id. */
 export async function upsertEntities(
   pool: pg.Pool,
   tenantId: string,
-  entities: EntityDefinition[],
+  entities: EntityInput[],
 ): Promise<Map<string, number>> {
-  return withTenant(pool, tenantId, async (c) => {
-    const { rows } = await c.query<{ id: string; entity_key: number }>(
-      `INSERT INTO entities (tenant_id, id, kind, name)
-       SELECT $1, id, kind, coalesce(name, id) FROM unnest($2::text[], $3::text[], $4::text[]) AS e(id, kind, name)
-       ON CONFLICT (tenant_id, id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name
-       RETURNING id, entity_key`,
-      [
-        tenantId,
-        entities.map((e) => e.id),
-        entities.map((e) => e.kind),
-        entities.map((e) => e.name ?? null),
-      ],
-    );
-    return new Map(rows.map((r) => [r.id, r.entity_key]));
-  });
+  return new Map((await upsertEntityRows(pool, tenantId, entities)).map((e) => [e.id, e.key]));
 }

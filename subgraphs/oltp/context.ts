@@ -5,6 +5,13 @@ import type pg from 'pg';
 import type { RequestScoped } from '../../core/errorPlugin.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { RequestIdentity } from '../../core/signedContext.ts';
+import {
+  defineAttribute,
+  upsertEntities,
+  type AttributeInput,
+  type EntityInput,
+} from '../../hot/registryWrites.ts';
+import type { IngestLimits } from './domain/ingest/ingestService.ts';
 import { recentObservations, type ObservationRecord } from './domain/recentObservations.ts';
 import { Registry, type AttributeRecord, type EntityRecord } from './domain/registry.ts';
 
@@ -15,12 +22,18 @@ export interface OltpContext extends RequestScoped {
   entityById: DataLoader<string, EntityRecord | null>;
   attributeByName: DataLoader<string, AttributeRecord | null>;
   recentLoader(attribute: AttributeRecord, last: number): DataLoader<number, ObservationRecord[]>;
+  registryWrites: {
+    defineAttribute(input: AttributeInput): Promise<AttributeRecord>;
+    upsertEntities(input: EntityInput[]): Promise<EntityRecord[]>;
+  };
+  ingestLimits: IngestLimits;
 }
 
 export function createOltpContext(
   pool: pg.Pool,
   identity: RequestIdentity,
   log: Logger,
+  ingestLimits: IngestLimits,
 ): OltpContext {
   const registry = new Registry(pool, identity.tenantId);
   const recentLoaders = new Map<string, DataLoader<number, ObservationRecord[]>>();
@@ -30,6 +43,11 @@ export function createOltpContext(
     log,
     pool,
     registry,
+    ingestLimits,
+    registryWrites: {
+      defineAttribute: (input) => defineAttribute(pool, identity.tenantId, input),
+      upsertEntities: (input) => upsertEntities(pool, identity.tenantId, input),
+    },
     entityById: new DataLoader(async (ids) => {
       const found = await registry.entitiesById(ids);
       return ids.map((id) => found.get(id) ?? null);

@@ -2,13 +2,17 @@ import type { GraphQLSchema } from 'graphql';
 import type { OltpContext } from './context.ts';
 import { buildFederatedSchema } from '../common/buildFederatedSchema.ts';
 import { EntityResolver } from './resolvers/entityResolver.ts';
+import { MutationResolver } from './resolvers/mutationResolver.ts';
 import { QueryResolver } from './resolvers/queryResolver.ts';
 import { Tenant } from './types/tenant.ts';
 import { Attribute } from './types/attribute.ts';
 
 export function buildOltpSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
-    { resolvers: [QueryResolver, EntityResolver], orphanedTypes: [Tenant, Attribute] },
+    {
+      resolvers: [QueryResolver, EntityResolver, MutationResolver],
+      orphanedTypes: [Tenant, Attribute],
+    },
     {
       // _entities re-applies the tenant scope: another tenant's ids resolve to null.
       Entity: {

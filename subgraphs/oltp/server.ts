@@ -1,11 +1,13 @@
-// The OLTP subgraph: tenants, entities, attributes, recent raw observations, and
-// (growing) the write path.
+// The OLTP subgraph: tenants, entities, attributes, recent raw observations and the
+// write path (GraphQL mutations and the NDJSON bulk endpoint).
 import type { Config } from '../../core/config.ts';
 import type { RunningServer } from '../../core/httpServer.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Databases } from '../../hot/database.ts';
 import { startSubgraphServer } from '../common/subgraphServer.ts';
+import { bulkIngestHandler } from './bulkIngestRoute.ts';
 import { createOltpContext } from './context.ts';
+import type { IngestLimits } from './domain/ingest/ingestService.ts';
 import { buildOltpSchema } from './schema.ts';
 
 export async function startOltpSubgraph(
@@ -15,6 +17,10 @@ export async function startOltpSubgraph(
   port = config.OLTP_PORT,
 ): Promise<RunningServer> {
   const schema = await buildOltpSchema();
+  const limits: IngestLimits = {
+    maxFutureSeconds: config.INGEST_MAX_FUTURE_SECONDS,
+    minTimestampMs: Date.parse(config.INGEST_MIN_TIMESTAMP),
+  };
   return startSubgraphServer({
     name: 'oltp',
     schema,
@@ -25,6 +31,10 @@ export async function startOltpSubgraph(
     readiness: async () => {
       await dbs.app.query('SELECT 1');
     },
-    createContext: (identity, requestLog) => createOltpContext(dbs.app, identity, requestLog),
+    createContext: (identity, requestLog) =>
+      createOltpContext(dbs.app, identity, requestLog, limits),
+    mount: (app) => {
+      app.post('/v1/ingest', bulkIngestHandler(dbs.app, config.CONTEXT_SECRET, limits, log));
+    },
   });
 }

@@ -56,6 +56,10 @@ export async function insertRows(
     await client.query('BEGIN');
     await copyObservations(client, rows);
     await client.query(
+      `UPDATE attributes SET has_values = true WHERE tenant_id = $1 AND attribute_key = $2`,
+      [dataset.tenantId, dataset.attributeKey],
+    );
+    await client.query(
       `INSERT INTO reference_observations
        SELECT $1, e, $2, t, n FROM unnest($3::text[], $4::timestamptz[], $5::float8[]) AS r(e, t, n)`,
       [

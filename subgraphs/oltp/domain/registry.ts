@@ -3,7 +3,9 @@
 import type pg from 'pg';
 import { withTenant } from '../../../hot/database.ts';
 
-export type AttributeType = 'number' | 'string' | 'boolean';
+import type { AttributeRecord, EntityRecord } from '../../../hot/registryWrites.ts';
+
+export type { AttributeRecord, AttributeType, EntityRecord } from '../../../hot/registryWrites.ts';
 
 export interface TenantRecord {
   id: string;
@@ -11,21 +13,6 @@ export interface TenantRecord {
   timeZone: string;
   hotDays: number;
   warmDays: number;
-}
-
-export interface EntityRecord {
-  id: string;
-  key: number;
-  kind: string;
-  name: string;
-}
-
-export interface AttributeRecord {
-  name: string;
-  key: number;
-  type: AttributeType;
-  unit: string | null;
-  description: string | null;
 }
 
 export interface EntityPage {

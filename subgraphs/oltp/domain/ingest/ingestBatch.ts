@@ -1,0 +1,230 @@
+// Stores one batch of observations for one tenant: validate each row, stream the valid
+// ones with COPY into a per-transaction staging table (COPY cannot target a table under
+// row-level security), then move them into `observations` in one INSERT, where RLS
+// checks every row and ON CONFLICT counts duplicates. The whole batch is one
+// transaction: an idempotency key recorded in it makes retries store nothing twice,
+// and a crash before commit stores nothing at all.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { encodeCopyLine } from '../../../../hot/copyObservations.ts';
+import { MAX_REPORTED_REJECTIONS, type IngestSummary, type Rejection } from './rejections.ts';
+import {
+  isRejection,
+  validateObservation,
+  type AttributeInfo,
+  type TimeBounds,
+  type ValidRow,
+} from './validateObservation.ts';
+
+export type RawRow = { index: number; raw: unknown } | { index: number; invalid: string };
+
+export interface IngestOptions {
+  idempotencyKey?: string | null;
+  atomic?: boolean;
+  bounds: TimeBounds;
+  /** Rows validated and streamed to PostgreSQL per round trip. */
+  chunkSize?: number;
+}
+
+const FROZEN_DAY = 'TM001';
+const FROZEN_RETRIES = 60;
+
+export class IngestBatch {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly tenantId: string,
+  ) {}
+
+  async run(
+    rows: AsyncIterable<RawRow> | Iterable<RawRow>,
+    options: IngestOptions,
+  ): Promise<IngestSummary> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL app.tenant_id = ${client.escapeLiteral(this.tenantId)}`);
+      if (options.idempotencyKey) {
+        const replay = await this.claimKey(client, options.idempotencyKey);
+        if (replay) {
+          await client.query('COMMIT');
+          return { ...replay, replayed: true };
+        }
+      }
+      const summary = await this.stage(client, rows, options);
+      if (options.atomic && summary.rejectedCount > 0) {
+        await client.query('ROLLBACK');
+        return { ...summary, accepted: 0, duplicates: 0, stored: false };
+      }
+      const staged = summary.accepted;
+      const inserted = staged > 0 ? await this.insertStaged(client) : 0;
+      const result: IngestSummary = {
+        ...summary,
+        accepted: inserted,
+        duplicates: staged - inserted,
+      };
+      if (options.idempotencyKey) {
+        await client.query(
+          `UPDATE ingest_batches SET summary = $3 WHERE tenant_id = $1 AND idempotency_key = $2`,
+          [this.tenantId, options.idempotencyKey, JSON.stringify(result)],
+        );
+      }
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Claims the key in this transaction. A concurrent batch with the same key makes
+   * this wait until it commits (then its summary is replayed) or rolls back.
+   */
+  private async claimKey(client: pg.PoolClient, key: string): Promise<IngestSummary | null> {
+    const claimed = await client.query(
+      `INSERT INTO ingest_batches (tenant_id, idempotency_key) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+      [this.tenantId, key],
+    );
+    if (claimed.rowCount === 1) return null;
+    const { rows } = await client.query<{ summary: IngestSummary }>(
+      `SELECT summary FROM ingest_batches WHERE tenant_id = $1 AND idempotency_key = $2`,
+      [this.tenantId, key],
+    );
+    return rows[0]!.summary;
+  }
+
+  private async stage(
+    client: pg.PoolClient,
+    rows: AsyncIterable<RawRow> | Iterable<RawRow>,
+    options: IngestOptions,
+  ): Promise<IngestSummary> {
+    // Columns spelled out: `LIKE observations` would hold a lock on the partitioned
+    // table for the whole batch and stall a tiering pass waiting to drop a partition.
+    await client.query(
+      `CREATE TEMP TABLE staged_observations (
+         tenant_id text, attribute_key integer, entity_key bigint, ts timestamptz,
+         num double precision, str text, bool boolean) ON COMMIT DROP`,
+    );
+    const { rows: attributeRows } = await client.query<{
+      name: string;
+      attribute_key: number;
+      type: AttributeInfo['type'];
+    }>(`SELECT name, attribute_key, type FROM attributes WHERE tenant_id = $1`, [this.tenantId]);
+    const attributes = new Map(
+      attributeRows.map((a) => [a.name, { key: a.attribute_key, type: a.type }]),
+    );
+    const entities = new Map<string, number>();
+    const usedAttributes = new Set<number>();
+    const rejected: Rejection[] = [];
+    let rejectedCount = 0;
+    let accepted = 0;
+    const chunkSize = options.chunkSize ?? 10_000;
+    const tenantId = this.tenantId;
+
+    const resolveEntities = async (chunk: RawRow[]): Promise<void> => {
+      const missing = new Set<string>();
+      for (const r of chunk) {
+        const id = 'raw' in r ? (r.raw as { entity?: unknown } | null)?.entity : undefined;
+        if (typeof id === 'string' && !entities.has(id)) missing.add(id);
+      }
+      if (missing.size === 0) return;
+      const { rows: found } = await client.query<{ id: string; entity_key: number }>(
+        `SELECT id, entity_key FROM entities WHERE tenant_id = $1 AND id = ANY($2::text[])`,
+        [tenantId, [...missing]],
+      );
+      for (const e of found) entities.set(e.id, e.entity_key);
+    };
+
+    const noteRejection = (r: Rejection): void => {
+      rejectedCount += 1;
+      if (rejected.length < MAX_REPORTED_REJECTIONS) rejected.push(r);
+    };
+
+    const encodeChunk = (chunk: RawRow[]): string => {
+      let text = '';
+      for (const r of chunk) {
+        if ('invalid' in r) {
+          noteRejection({ index: r.index, code: 'INVALID_ROW', message: r.invalid });
+          continue;
+        }
+        const result = validateObservation(
+          r.index,
+          r.raw,
+          { attribute: (n) => attributes.get(n), entity: (id) => entities.get(id) },
+          options.bounds,
+        );
+        if (isRejection(result)) {
+          noteRejection(result);
+          continue;
+        }
+        usedAttributes.add(result.attributeKey);
+        accepted += 1;
+        text += encodeCopyLine({ tenantId, ...(result as ValidRow) });
+      }
+      return text;
+    };
+
+    async function* copyText(): AsyncGenerator<string> {
+      let chunk: RawRow[] = [];
+      for await (const r of rows) {
+        chunk.push(r);
+        if (chunk.length >= chunkSize) {
+          await resolveEntities(chunk);
+          yield encodeChunk(chunk);
+          chunk = [];
+        }
+      }
+      if (chunk.length > 0) {
+        await resolveEntities(chunk);
+        yield encodeChunk(chunk);
+      }
+    }
+
+    // Entity lookups use this same client while COPY is open, which the protocol does
+    // not allow; so each chunk is resolved before its COPY statement starts.
+    const it = copyText()[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await it.next();
+      if (next.done) break;
+      if (!next.value) continue;
+      await pipeline(
+        Readable.from([next.value]),
+        client.query(
+          copyFrom(
+            `COPY staged_observations (tenant_id, attribute_key, entity_key, ts, num, str, bool) FROM STDIN`,
+          ),
+        ),
+      );
+    }
+    if (usedAttributes.size > 0) {
+      await client.query(
+        `UPDATE attributes SET has_values = true WHERE tenant_id = $1 AND attribute_key = ANY($2::int[]) AND NOT has_values`,
+        [tenantId, [...usedAttributes]],
+      );
+    }
+    rejected.sort((a, b) => a.index - b.index);
+    return { accepted, duplicates: 0, rejectedCount, rejected, stored: true, replayed: false };
+  }
+
+  /** Moves staged rows in; retries while a day they fall into is frozen for tiering. */
+  private async insertStaged(client: pg.PoolClient): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      await client.query('SAVEPOINT move_staged');
+      try {
+        const { rowCount } = await client.query(
+          `INSERT INTO observations SELECT * FROM staged_observations ON CONFLICT DO NOTHING`,
+        );
+        await client.query('RELEASE SAVEPOINT move_staged');
+        return rowCount ?? 0;
+      } catch (err) {
+        await client.query('ROLLBACK TO SAVEPOINT move_staged');
+        if ((err as { code?: string }).code !== FROZEN_DAY || attempt >= FROZEN_RETRIES) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+}
