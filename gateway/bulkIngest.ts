@@ -3,7 +3,8 @@
 // A body over the limit gets 413; the subgraph's transaction is aborted with it, so
 // nothing of that request is stored.
 import { randomUUID } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import http from 'node:http';
+import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Request, Response } from 'express';
@@ -74,42 +75,59 @@ export function bulkIngestHandler(options: BulkIngestOptions) {
       return;
     }
 
-    const upstream = new AbortController();
-    const limiter = byteLimit(options.maxBytes);
-    const stages = encoding === 'gzip' ? [createGunzip(), limiter] : [limiter];
-    const body = new Transform({ transform: (chunk, _e, done) => done(null, chunk) });
-    const state: { bodyError: Error | null } = { bodyError: null };
-    pipeline([req, ...stages, body]).catch((err: Error) => {
-      state.bodyError = err;
-      upstream.abort(err); // the subgraph sees a broken body and rolls back
-    });
-
+    // Node streams end to end (no web-stream conversion): the hot path of bulk ingest.
     const url = new URL(options.oltpIngestUrl);
     if (req.query.atomic === 'true') url.searchParams.set('atomic', 'true');
+    const upstream = http.request(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-ndjson',
+        [CONTEXT_HEADER]: signContext(identity, options.contextSecret, options.contextTtlSeconds),
+        ...(req.header('idempotency-key')
+          ? { 'idempotency-key': req.header('idempotency-key')! }
+          : {}),
+      },
+    });
+    const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+      upstream.once('response', resolve);
+      upstream.once('error', reject);
+    });
+    const stages =
+      encoding === 'gzip'
+        ? [createGunzip(), byteLimit(options.maxBytes)]
+        : [byteLimit(options.maxBytes)];
+    // Only failures of the incoming side (client, gunzip, limit) count as the body's;
+    // a failing subgraph surfaces through the upstream request instead.
+    // pipeline() destroys every stage with the first error, so the first one decides.
+    let first: { side: 'body' | 'upstream'; err: Error } | null = null;
+    for (const stage of [req, ...stages]) {
+      stage.once('error', (err: Error) => {
+        first ??= { side: 'body', err };
+      });
+    }
+    upstream.once('error', (err: Error) => {
+      first ??= { side: 'upstream', err };
+    });
+    const piped = pipeline([req, ...stages, upstream]).catch((err: Error) => {
+      upstream.destroy(err); // the subgraph sees a broken body and rolls back
+    });
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        body: Readable.toWeb(body) as ReadableStream,
-        duplex: 'half',
-        signal: upstream.signal,
-        headers: {
-          'content-type': 'application/x-ndjson',
-          [CONTEXT_HEADER]: signContext(identity, options.contextSecret, options.contextTtlSeconds),
-          ...(req.header('idempotency-key')
-            ? { 'idempotency-key': req.header('idempotency-key')! }
-            : {}),
-        },
-      } as RequestInit);
-      const text = await response.text();
-      res.status(response.status).type('application/json').send(text);
+      const answer = await response;
+      const chunks: Buffer[] = [];
+      for await (const chunk of answer) chunks.push(chunk as Buffer);
+      res
+        .status(answer.statusCode ?? 502)
+        .type('application/json')
+        .send(Buffer.concat(chunks));
     } catch (err) {
-      if (state.bodyError instanceof BodyTooLargeError) {
-        fail(
-          413,
-          'PAYLOAD_TOO_LARGE',
-          `${state.bodyError.message}; nothing of this upload was stored`,
-        );
-      } else if (state.bodyError) {
+      // Whether the body or the subgraph failed first decides the answer; the body
+      // pipeline settles right after a broken upstream.
+      await Promise.race([piped, new Promise((r) => setTimeout(r, 1000))]);
+      const failure = first as { side: 'body' | 'upstream'; err: Error } | null;
+      const cause = failure?.side === 'body' ? failure.err : null;
+      if (cause instanceof BodyTooLargeError) {
+        fail(413, 'PAYLOAD_TOO_LARGE', `${cause.message}; nothing of this upload was stored`);
+      } else if (cause) {
         fail(
           400,
           'BAD_USER_INPUT',

@@ -10,18 +10,40 @@ export interface ObservationRow {
   attributeKey: number;
   entityKey: number;
   tsMs: number;
+  /** The instant as validated ISO-8601 text, passed to PostgreSQL as is when given. */
+  tsText?: string;
   value: number | string | boolean;
 }
 
 const escapeText = (s: string): string =>
   s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 
+/** One COPY text line: tenant, attribute, entity, ts, then num/str/bool (one set). */
+export function encodeCopyFields(
+  tenantId: string,
+  attributeKey: number,
+  entityKey: number,
+  ts: string,
+  value: number | string | boolean,
+): string {
+  switch (typeof value) {
+    case 'number':
+      return `${tenantId}\t${attributeKey}\t${entityKey}\t${ts}\t${value}\t\\N\t\\N\n`;
+    case 'string':
+      return `${tenantId}\t${attributeKey}\t${entityKey}\t${ts}\t\\N\t${escapeText(value)}\t\\N\n`;
+    default:
+      return `${tenantId}\t${attributeKey}\t${entityKey}\t${ts}\t\\N\t\\N\t${value ? 't' : 'f'}\n`;
+  }
+}
+
 export function encodeCopyLine(r: ObservationRow): string {
-  const ts = new Date(r.tsMs).toISOString();
-  const num = typeof r.value === 'number' ? String(r.value) : '\\N';
-  const str = typeof r.value === 'string' ? escapeText(r.value) : '\\N';
-  const bool = typeof r.value === 'boolean' ? (r.value ? 't' : 'f') : '\\N';
-  return `${r.tenantId}\t${r.attributeKey}\t${r.entityKey}\t${ts}\t${num}\t${str}\t${bool}\n`;
+  return encodeCopyFields(
+    r.tenantId,
+    r.attributeKey,
+    r.entityKey,
+    r.tsText ?? new Date(r.tsMs).toISOString(),
+    r.value,
+  );
 }
 
 /** COPYs rows into `observations` on a client (inside the caller's transaction). */

@@ -9,7 +9,7 @@ const NOW = Date.now();
 const HOUR = 3_600_000;
 const bounds = { minMs: Date.parse('2000-01-01T00:00:00Z'), maxMs: NOW + 86_400_000 };
 const iso = (ms: number): string => new Date(ms).toISOString();
-const rows = (items: unknown[]): RawRow[] => items.map((raw, index) => ({ index, raw }));
+const rows = (items: unknown[]): RawRow[][] => [items.map((raw, index) => ({ index, raw }))];
 
 describe('ingest batches', () => {
   let db: TestDatabase;
@@ -71,32 +71,34 @@ describe('ingest batches', () => {
     const before = await count();
     const summary = await batch.run(
       [
-        { index: 0, raw: { entity: 'pump-7', attribute: 'temp', ts: ts(), value: 1 } },
-        { index: 1, raw: 'not an object' },
-        { index: 2, raw: { entity: 'pump-7', attribute: 'temp', ts: ts() } },
-        { index: 3, raw: { entity: 'ghost', attribute: 'temp', ts: ts(), value: 1 } },
-        { index: 4, raw: { entity: 'only-other', attribute: 'temp', ts: ts(), value: 1 } },
-        { index: 5, raw: { entity: 'pump-7', attribute: 'humidity', ts: ts(), value: 1 } },
-        { index: 6, raw: { entity: 'pump-7', attribute: 'temp', ts: ts(), value: 'hot' } },
-        { index: 7, raw: { entity: 'pump-7', attribute: 'on', ts: ts(), value: 1 } },
-        {
-          index: 8,
-          raw: { entity: 'pump-7', attribute: 'temp', ts: '2026-11-20 10:00', value: 1 },
-        },
-        {
-          index: 9,
-          raw: { entity: 'pump-7', attribute: 'temp', ts: iso(NOW + 3 * 86_400_000), value: 1 },
-        },
-        {
-          index: 10,
-          raw: { entity: 'pump-7', attribute: 'temp', ts: '1999-12-31T23:59:59Z', value: 1 },
-        },
-        {
-          index: 11,
-          raw: { entity: 'pump-7', attribute: 'state', ts: ts(), value: 'x'.repeat(5000) },
-        },
-        { index: 12, invalid: 'line is not valid JSON' },
-        { index: 13, raw: { entity: 'pump-8', attribute: 'temp', ts: ts(), value: 2 } },
+        [
+          { index: 0, raw: { entity: 'pump-7', attribute: 'temp', ts: ts(), value: 1 } },
+          { index: 1, raw: 'not an object' },
+          { index: 2, raw: { entity: 'pump-7', attribute: 'temp', ts: ts() } },
+          { index: 3, raw: { entity: 'ghost', attribute: 'temp', ts: ts(), value: 1 } },
+          { index: 4, raw: { entity: 'only-other', attribute: 'temp', ts: ts(), value: 1 } },
+          { index: 5, raw: { entity: 'pump-7', attribute: 'humidity', ts: ts(), value: 1 } },
+          { index: 6, raw: { entity: 'pump-7', attribute: 'temp', ts: ts(), value: 'hot' } },
+          { index: 7, raw: { entity: 'pump-7', attribute: 'on', ts: ts(), value: 1 } },
+          {
+            index: 8,
+            raw: { entity: 'pump-7', attribute: 'temp', ts: '2026-11-20 10:00', value: 1 },
+          },
+          {
+            index: 9,
+            raw: { entity: 'pump-7', attribute: 'temp', ts: iso(NOW + 3 * 86_400_000), value: 1 },
+          },
+          {
+            index: 10,
+            raw: { entity: 'pump-7', attribute: 'temp', ts: '1999-12-31T23:59:59Z', value: 1 },
+          },
+          {
+            index: 11,
+            raw: { entity: 'pump-7', attribute: 'state', ts: ts(), value: 'x'.repeat(5000) },
+          },
+          { index: 12, invalid: 'line is not valid JSON' },
+          { index: 13, raw: { entity: 'pump-8', attribute: 'temp', ts: ts(), value: 2 } },
+        ],
       ],
       { bounds },
     );
@@ -139,6 +141,27 @@ describe('ingest batches', () => {
     );
     expect(good).toMatchObject({ accepted: 1, stored: true });
     expect(await count()).toBe(before + 1);
+  });
+
+  it('streams many groups through small chunks and stores every row once', async () => {
+    const before = await count();
+    const groups = Array.from({ length: 30 }, (_, g) =>
+      Array.from({ length: 97 }, (_, i) => ({
+        index: g * 97 + i,
+        raw: {
+          entity: i % 2 ? 'pump-7' : 'pump-8',
+          attribute: 'temp',
+          ts: ts(),
+          value: g + i / 100,
+        },
+      })),
+    );
+    async function* source() {
+      for (const g of groups) yield g;
+    }
+    const summary = await batch.run(source(), { bounds, chunkSize: 250, insertEvery: 1000 });
+    expect(summary).toMatchObject({ accepted: 30 * 97, duplicates: 0, rejectedCount: 0 });
+    expect(await count()).toBe(before + 30 * 97);
   });
 
   it('counts rows already stored, or repeated in the batch, as duplicates', async () => {

@@ -59,7 +59,7 @@ export class MutationResolver {
     return ingestObservations(
       ctx.pool,
       ctx.identity.tenantId,
-      observations.map((raw, index) => ({ index, raw: { ...raw } })),
+      [observations.map((raw, index) => ({ index, raw: { ...raw } }))],
       { idempotencyKey, atomic, limits: ctx.ingestLimits },
     );
   }

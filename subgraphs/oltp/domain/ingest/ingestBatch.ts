@@ -8,27 +8,32 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { encodeCopyLine } from '../../../../hot/copyObservations.ts';
+import { encodeCopyFields } from '../../../../hot/copyObservations.ts';
+import { withTenant } from '../../../../hot/database.ts';
 import { MAX_REPORTED_REJECTIONS, type IngestSummary, type Rejection } from './rejections.ts';
 import {
   isRejection,
   validateObservation,
   type AttributeInfo,
   type TimeBounds,
-  type ValidRow,
 } from './validateObservation.ts';
 
 export type RawRow = { index: number; raw: unknown } | { index: number; invalid: string };
+/** Rows arrive in groups (a request body chunk, a mutation's list): no promise per row. */
+export type RowSource = AsyncIterable<RawRow[]> | Iterable<RawRow[]>;
 
 export interface IngestOptions {
   idempotencyKey?: string | null;
   atomic?: boolean;
   bounds: TimeBounds;
-  /** Rows validated and streamed to PostgreSQL per round trip. */
+  /** Rows validated and streamed to PostgreSQL per COPY. */
   chunkSize?: number;
+  /** Staged rows moved into `observations` per INSERT. */
+  insertEvery?: number;
 }
 
 const FROZEN_DAY = 'TM001';
+const UNIQUE_VIOLATION = '23505';
 const FROZEN_RETRIES = 60;
 
 export class IngestBatch {
@@ -37,10 +42,7 @@ export class IngestBatch {
     private readonly tenantId: string,
   ) {}
 
-  async run(
-    rows: AsyncIterable<RawRow> | Iterable<RawRow>,
-    options: IngestOptions,
-  ): Promise<IngestSummary> {
+  async run(rows: RowSource, options: IngestOptions): Promise<IngestSummary> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -52,17 +54,15 @@ export class IngestBatch {
           return { ...replay, replayed: true };
         }
       }
-      const summary = await this.stage(client, rows, options);
+      const { summary, inserted } = await this.stageAndInsert(client, rows, options);
       if (options.atomic && summary.rejectedCount > 0) {
         await client.query('ROLLBACK');
         return { ...summary, accepted: 0, duplicates: 0, stored: false };
       }
-      const staged = summary.accepted;
-      const inserted = staged > 0 ? await this.insertStaged(client) : 0;
       const result: IngestSummary = {
         ...summary,
         accepted: inserted,
-        duplicates: staged - inserted,
+        duplicates: summary.accepted - inserted,
       };
       if (options.idempotencyKey) {
         await client.query(
@@ -97,11 +97,16 @@ export class IngestBatch {
     return rows[0]!.summary;
   }
 
-  private async stage(
+  /**
+   * Two loops overlap so both cores work: a producer parses and validates chunks
+   * (entity lookups on a second, read-only connection), while the consumer streams
+   * the previous chunk into PostgreSQL and moves it into `observations`.
+   */
+  private async stageAndInsert(
     client: pg.PoolClient,
-    rows: AsyncIterable<RawRow> | Iterable<RawRow>,
+    rows: RowSource,
     options: IngestOptions,
-  ): Promise<IngestSummary> {
+  ): Promise<{ summary: IngestSummary; inserted: number }> {
     // Columns spelled out: `LIKE observations` would hold a lock on the partitioned
     // table for the whole batch and stall a tiering pass waiting to drop a partition.
     await client.query(
@@ -122,7 +127,9 @@ export class IngestBatch {
     const rejected: Rejection[] = [];
     let rejectedCount = 0;
     let accepted = 0;
+    let inserted = 0;
     const chunkSize = options.chunkSize ?? 10_000;
+    const insertEvery = options.insertEvery ?? 100000;
     const tenantId = this.tenantId;
 
     const resolveEntities = async (chunk: RawRow[]): Promise<void> => {
@@ -132,11 +139,17 @@ export class IngestBatch {
         if (typeof id === 'string' && !entities.has(id)) missing.add(id);
       }
       if (missing.size === 0) return;
-      const { rows: found } = await client.query<{ id: string; entity_key: number }>(
-        `SELECT id, entity_key FROM entities WHERE tenant_id = $1 AND id = ANY($2::text[])`,
-        [tenantId, [...missing]],
+      const found = await withTenant(
+        this.pool,
+        tenantId,
+        (c) =>
+          c.query<{ id: string; entity_key: number }>(
+            `SELECT id, entity_key FROM entities WHERE tenant_id = $1 AND id = ANY($2::text[])`,
+            [tenantId, [...missing]],
+          ),
+        { readOnly: true },
       );
-      for (const e of found) entities.set(e.id, e.entity_key);
+      for (const e of found.rows) entities.set(e.id, e.entity_key);
     };
 
     const noteRejection = (r: Rejection): void => {
@@ -144,6 +157,7 @@ export class IngestBatch {
       if (rejected.length < MAX_REPORTED_REJECTIONS) rejected.push(r);
     };
 
+    const lookups = { attributes, entities };
     const encodeChunk = (chunk: RawRow[]): string => {
       let text = '';
       for (const r of chunk) {
@@ -151,55 +165,84 @@ export class IngestBatch {
           noteRejection({ index: r.index, code: 'INVALID_ROW', message: r.invalid });
           continue;
         }
-        const result = validateObservation(
-          r.index,
-          r.raw,
-          { attribute: (n) => attributes.get(n), entity: (id) => entities.get(id) },
-          options.bounds,
-        );
+        const result = validateObservation(r.index, r.raw, lookups, options.bounds);
         if (isRejection(result)) {
           noteRejection(result);
           continue;
         }
         usedAttributes.add(result.attributeKey);
         accepted += 1;
-        text += encodeCopyLine({ tenantId, ...(result as ValidRow) });
+        text += encodeCopyFields(
+          tenantId,
+          result.attributeKey,
+          result.entityKey,
+          result.tsText,
+          result.value,
+        );
       }
       return text;
     };
 
-    async function* copyText(): AsyncGenerator<string> {
-      let chunk: RawRow[] = [];
-      for await (const r of rows) {
-        chunk.push(r);
-        if (chunk.length >= chunkSize) {
-          await resolveEntities(chunk);
-          yield encodeChunk(chunk);
-          chunk = [];
-        }
-      }
-      if (chunk.length > 0) {
-        await resolveEntities(chunk);
-        yield encodeChunk(chunk);
-      }
-    }
-
-    // Entity lookups use this same client while COPY is open, which the protocol does
-    // not allow; so each chunk is resolved before its COPY statement starts.
-    const it = copyText()[Symbol.asyncIterator]();
-    for (;;) {
-      const next = await it.next();
-      if (next.done) break;
-      if (!next.value) continue;
+    // Rows are streamed into staging in small COPYs (PostgreSQL stays busy while the
+    // next chunk is parsed) and moved into `observations` in large INSERTs (fewer
+    // savepoints and plans).
+    let stagedRows = 0;
+    const moveStaged = async (): Promise<void> => {
+      if (stagedRows === 0) return;
+      inserted += await this.insertStaged(client);
+      await client.query('TRUNCATE staged_observations');
+      stagedRows = 0;
+    };
+    const consume = async (text: string, rowCount: number): Promise<void> => {
       await pipeline(
-        Readable.from([next.value]),
+        Readable.from([text]),
         client.query(
           copyFrom(
             `COPY staged_observations (tenant_id, attribute_key, entity_key, ts, num, str, bool) FROM STDIN`,
           ),
         ),
       );
+      stagedRows += rowCount;
+      if (stagedRows >= insertEvery) await moveStaged();
+    };
+
+    // The producer runs up to maxQueued rows ahead of PostgreSQL, so that parsing the
+    // next rows overlaps with a long INSERT; memory stays bounded by that window.
+    const maxQueued = insertEvery;
+    let tail: Promise<void> = Promise.resolve();
+    const queued: { done: Promise<void>; rows: number }[] = [];
+    let queuedRows = 0;
+    const flush = async (chunk: RawRow[]): Promise<void> => {
+      await resolveEntities(chunk);
+      const before = accepted;
+      const text = encodeChunk(chunk);
+      const rowCount = accepted - before;
+      if (!text) return;
+      tail = tail.then(() => consume(text, rowCount));
+      const done = tail;
+      done.catch(() => undefined); // surfaced by the awaits below
+      queued.push({ done, rows: rowCount });
+      queuedRows += rowCount;
+      // Let socket I/O (the COPY stream, the request body) run between chunks.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (queuedRows > maxQueued) {
+        const oldest = queued.shift()!;
+        await oldest.done;
+        queuedRows -= oldest.rows;
+      }
+    };
+    let chunk: RawRow[] = [];
+    for await (const group of rows) {
+      for (const r of group) chunk.push(r);
+      if (chunk.length >= chunkSize) {
+        await flush(chunk);
+        chunk = [];
+      }
     }
+    if (chunk.length > 0) await flush(chunk);
+    await tail;
+    await moveStaged();
+
     if (usedAttributes.size > 0) {
       await client.query(
         `UPDATE attributes SET has_values = true WHERE tenant_id = $1 AND attribute_key = ANY($2::int[]) AND NOT has_values`,
@@ -207,22 +250,35 @@ export class IngestBatch {
       );
     }
     rejected.sort((a, b) => a.index - b.index);
-    return { accepted, duplicates: 0, rejectedCount, rejected, stored: true, replayed: false };
+    return {
+      summary: { accepted, duplicates: 0, rejectedCount, rejected, stored: true, replayed: false },
+      inserted,
+    };
   }
 
-  /** Moves staged rows in; retries while a day they fall into is frozen for tiering. */
+  /**
+   * Moves staged rows in. A plain INSERT is tried first (much cheaper than speculative
+   * insertion); a unique violation reruns it with ON CONFLICT DO NOTHING to count
+   * duplicates. Retries while a day the rows fall into is frozen for tiering.
+   */
   private async insertStaged(client: pg.PoolClient): Promise<number> {
+    let onConflict = '';
     for (let attempt = 0; ; attempt++) {
       await client.query('SAVEPOINT move_staged');
       try {
         const { rowCount } = await client.query(
-          `INSERT INTO observations SELECT * FROM staged_observations ON CONFLICT DO NOTHING`,
+          `INSERT INTO observations SELECT * FROM staged_observations ${onConflict}`,
         );
         await client.query('RELEASE SAVEPOINT move_staged');
         return rowCount ?? 0;
       } catch (err) {
         await client.query('ROLLBACK TO SAVEPOINT move_staged');
-        if ((err as { code?: string }).code !== FROZEN_DAY || attempt >= FROZEN_RETRIES) throw err;
+        const code = (err as { code?: string }).code;
+        if (code === UNIQUE_VIOLATION && !onConflict) {
+          onConflict = 'ON CONFLICT DO NOTHING';
+          continue;
+        }
+        if (code !== FROZEN_DAY || attempt >= FROZEN_RETRIES) throw err;
         await new Promise((r) => setTimeout(r, 500));
       }
     }

@@ -1,6 +1,6 @@
 // The write path's entry point for both the GraphQL mutation and the bulk endpoint.
 import type pg from 'pg';
-import { IngestBatch, type RawRow } from './ingestBatch.ts';
+import { IngestBatch, type RowSource } from './ingestBatch.ts';
 import type { IngestSummary } from './rejections.ts';
 import type { TimeBounds } from './validateObservation.ts';
 
@@ -16,7 +16,7 @@ export function timeBounds(limits: IngestLimits, nowMs = Date.now()): TimeBounds
 export async function ingestObservations(
   pool: pg.Pool,
   tenantId: string,
-  rows: AsyncIterable<RawRow> | Iterable<RawRow>,
+  rows: RowSource,
   options: { idempotencyKey?: string | null; atomic?: boolean; limits: IngestLimits },
 ): Promise<IngestSummary> {
   return new IngestBatch(pool, tenantId).run(rows, {

@@ -1,8 +1,8 @@
-// Streams NDJSON from an HTTP request into indexed rows without buffering the body.
-// A body that ends early (client gone, gateway aborted) throws, so the batch's
-// transaction rolls back instead of committing a prefix.
+// Streams NDJSON from an HTTP request into indexed rows without buffering the body:
+// one group of rows per body chunk. A body that ends early (client gone, gateway
+// aborted) throws, so the batch's transaction rolls back instead of committing a prefix.
 import type { IncomingMessage } from 'node:http';
-import readline from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import type { RawRow } from './ingestBatch.ts';
 
 export class IncompleteBodyError extends Error {
@@ -12,24 +12,39 @@ export class IncompleteBodyError extends Error {
   }
 }
 
-export async function* ndjsonRows(req: IncomingMessage): AsyncGenerator<RawRow> {
+export async function* ndjsonRows(req: IncomingMessage): AsyncGenerator<RawRow[]> {
   let aborted = false;
   req.once('aborted', () => {
     aborted = true;
   });
-  const lines = readline.createInterface({ input: req, crlfDelay: Infinity });
+  const decoder = new StringDecoder('utf8');
   let index = 0;
-  for await (const line of lines) {
-    if (aborted) throw new IncompleteBodyError();
-    if (line.trim() === '') continue;
+  let rest = '';
+  const parse = (line: string, out: RawRow[]): void => {
+    if (line.trim() === '') return;
     let raw: unknown;
     try {
       raw = JSON.parse(line);
     } catch {
-      yield { index: index++, invalid: 'line is not valid JSON' };
-      continue;
+      out.push({ index: index++, invalid: 'line is not valid JSON' });
+      return;
     }
-    yield { index: index++, raw };
+    out.push({ index: index++, raw });
+  };
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    if (aborted) throw new IncompleteBodyError();
+    const text = rest + decoder.write(chunk);
+    const group: RawRow[] = [];
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      parse(text.slice(start, nl), group);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+    if (group.length > 0) yield group;
   }
   if (aborted || !req.complete) throw new IncompleteBodyError();
+  const last: RawRow[] = [];
+  parse(rest + decoder.end(), last);
+  if (last.length > 0) yield last;
 }

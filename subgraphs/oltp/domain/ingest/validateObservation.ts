@@ -12,6 +12,7 @@ export interface ValidRow {
   attributeName: string;
   entityKey: number;
   tsMs: number;
+  tsText: string;
   value: number | string | boolean;
 }
 
@@ -29,12 +30,14 @@ const reject = (index: number, code: Rejection['code'], message: string): Reject
   message,
 });
 
+const REQUIRED_TEXT_FIELDS = ['entity', 'attribute', 'ts'] as const;
+
 export function validateObservation(
   index: number,
   raw: unknown,
   lookups: {
-    attribute(name: string): AttributeInfo | undefined;
-    entity(id: string): number | undefined;
+    attributes: ReadonlyMap<string, AttributeInfo>;
+    entities: ReadonlyMap<string, number>;
   },
   bounds: TimeBounds,
 ): ValidRow | Rejection {
@@ -46,7 +49,7 @@ export function validateObservation(
     );
   }
   const row = raw as Record<string, unknown>;
-  for (const field of ['entity', 'attribute', 'ts'] as const) {
+  for (const field of REQUIRED_TEXT_FIELDS) {
     if (typeof row[field] !== 'string' || (row[field] as string).length === 0) {
       return reject(index, RejectionCode.INVALID_ROW, `${field} must be a non-empty string`);
     }
@@ -55,7 +58,7 @@ export function validateObservation(
     return reject(index, RejectionCode.INVALID_ROW, 'value is missing');
   }
   const attributeName = row.attribute as string;
-  const attribute = lookups.attribute(attributeName);
+  const attribute = lookups.attributes.get(attributeName);
   if (!attribute) {
     return reject(
       index,
@@ -64,7 +67,7 @@ export function validateObservation(
     );
   }
   const entityId = row.entity as string;
-  const entityKey = lookups.entity(entityId);
+  const entityKey = lookups.entities.get(entityId);
   if (entityKey === undefined) {
     return reject(
       index,
@@ -120,6 +123,7 @@ export function validateObservation(
     attributeName,
     entityKey,
     tsMs,
+    tsText: ts,
     value: value as ValidRow['value'],
   };
 }

@@ -1,0 +1,122 @@
+// What every benchmark shares: a database of its own, the machine's description,
+// child-process services and the results file.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createLogger } from '../core/logger.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded/postgres.ts';
+import { migrate } from '../hot/migrate.ts';
+
+export const RESULTS = path.resolve('bench/RESULTS.md');
+
+export interface BenchDatabase {
+  url: string;
+  server: string;
+  close(): Promise<void>;
+}
+
+/** BENCH_DATABASE_URL (a server; a fresh database is created on it) or an embedded server. */
+export async function openBenchDatabase(name: string): Promise<BenchDatabase> {
+  let admin = process.env.BENCH_DATABASE_URL;
+  let embedded: EmbeddedDatabase | null = null;
+  if (!admin) {
+    embedded = await startEmbeddedPostgres({
+      home: path.resolve('.tidemark'),
+      name: 'bench-pg',
+      port: 54339,
+      database: 'postgres',
+      log: createLogger('warn'),
+    });
+    admin = embedded.url;
+  }
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  const { rows } = await client.query<{ v: string }>('SHOW server_version');
+  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  await migrate(u.toString(), 'tidemark_app');
+  return {
+    url: u.toString(),
+    server: `PostgreSQL ${rows[0]!.v} (${embedded ? 'embedded, default settings' : 'BENCH_DATABASE_URL'})`,
+    close: async () => {
+      await embedded?.stop();
+    },
+  };
+}
+
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  return `${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+export function commit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `tidemark serve <service>` as a child and waits until it answers /health. */
+export async function serveChild(
+  service: string,
+  port: number,
+  env: Record<string, string>,
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['bin/tidemark.mjs', 'serve', service], {
+    env: { ...process.env, LOG_LEVEL: 'warn', TIDEMARK_ENV: 'test', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 150; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return child;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill();
+  throw new Error(`${service} did not start`);
+}
+
+/** Replaces (or adds) one section of bench/RESULTS.md, keeping the others. */
+export async function writeSection(title: string, body: string): Promise<void> {
+  let text = '';
+  try {
+    text = await readFile(RESULTS, 'utf8');
+  } catch {
+    text =
+      '# Benchmark results\n\nWritten by `npm run bench`; each section is replaced by its benchmark’s latest run.\n';
+  }
+  const heading = `## ${title}`;
+  const start = text.indexOf(heading);
+  if (start >= 0) {
+    const next = text.indexOf('\n## ', start + heading.length);
+    text = text.slice(0, start) + text.slice(next >= 0 ? next + 1 : text.length);
+  }
+  text = text.trimEnd() + `\n\n${heading}\n\n${body.trim()}\n`;
+  await writeFile(RESULTS, text);
+}
+
+export const appendLine = (line: string): Promise<void> => appendFile(RESULTS, `${line}\n`);
+
+export function table(header: string[], rows: (string | number)[][]): string {
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}
