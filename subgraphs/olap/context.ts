@@ -5,15 +5,19 @@ import DataLoader from 'dataloader';
 import type { RequestScoped } from '../../core/errorPlugin.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { RequestIdentity } from '../../core/signedContext.ts';
+import type pg from 'pg';
 import type { SeriesArgs, SeriesResult, TierRouter } from './domain/tierRouter.ts';
+import { readTierStatus, type TierStatusReport } from './domain/tierStatus.ts';
 
 export interface OlapContext extends RequestScoped {
   identity: RequestIdentity;
   seriesLoader(args: SeriesArgs): DataLoader<string, SeriesResult | null>;
+  tierStatus(): Promise<TierStatusReport>;
 }
 
 export function createOlapContext(
   router: TierRouter,
+  pool: pg.Pool,
   identity: RequestIdentity,
   log: Logger,
 ): OlapContext {
@@ -22,6 +26,7 @@ export function createOlapContext(
     identity,
     requestId: identity.requestId,
     log,
+    tierStatus: () => readTierStatus(pool, identity.tenantId),
     seriesLoader(args) {
       const key = JSON.stringify([args.attribute, args.fromMs, args.toMs, args.bucket]);
       let loader = loaders.get(key);

@@ -28,6 +28,7 @@ export async function startOlapSubgraph(
     readiness: async () => {
       await dbs.app.query('SELECT 1');
     },
-    createContext: (identity, requestLog) => createOlapContext(router, identity, requestLog),
+    createContext: (identity, requestLog) =>
+      createOlapContext(router, dbs.app, identity, requestLog),
   });
 }

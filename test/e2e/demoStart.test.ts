@@ -1,0 +1,76 @@
+// What `npm start` does on a fresh machine, minus the servers' fixed ports: seed the
+// demo, run the start-up upkeep, and the older days are in Parquet, the hot tables
+// hold only the hot window, and tierStatus says so.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_DAYS, DEMO_TENANTS, seedDemo } from '../../embedded/demoSeed.ts';
+import { addUtcDays, listPartitions, utcDay } from '../../hot/partitions.ts';
+import { runUpkeep } from '../../tiering/scheduler.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
+
+const NOW = Date.now();
+
+interface Status {
+  tierStatus: {
+    watermark: string;
+    hot: { days: number; firstDay: string; rows: number; bytes: number };
+    cold: { days: number; firstDay: string; lastDay: string; rows: number; bytes: number };
+    lastPass: { outcome: string; durationMs: number; daysMoved: number };
+  };
+}
+
+describe('a fresh embedded start', () => {
+  let db: TestDatabase;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    stack = await startStack(db);
+    expect(await seedDemo(db.dbs.operator, NOW)).toBeGreaterThan(100_000);
+    const pass = await runUpkeep(stack.tierDeps, NOW);
+    expect(pass.status).toBe('done');
+  }, 180_000);
+  afterAll(async () => {
+    await stack?.close();
+    await db?.drop();
+  });
+
+  it('keeps only the hot window in PostgreSQL and every older day in Parquet', async () => {
+    const cutoff = addUtcDays(utcDay(NOW), -7);
+    const partitions = await listPartitions(db.dbs.operator);
+    expect(partitions[0]!.day).toBe(cutoff);
+    const { rows } = await db.dbs.operator.query<{ n: number }>(
+      `SELECT count(*) AS n FROM observations WHERE ts < $1`,
+      [`${cutoff}T00:00:00Z`],
+    );
+    expect(rows[0]!.n).toBe(0);
+    const files = await stack.engine.listFiles();
+    expect(files.length).toBe(DEMO_TENANTS.length * (DEMO_DAYS - 7));
+  });
+
+  it('reports it through tierStatus, to an admin of each tenant only', async () => {
+    const query = `{ tierStatus { watermark hot { days firstDay rows bytes } cold { days firstDay lastDay rows bytes } lastPass { outcome durationMs daysMoved } } }`;
+    const denied = await stack.query(await stack.token('acme', 'viewer'), query);
+    expect(denied.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const cutoff = addUtcDays(utcDay(NOW), -7);
+    for (const tenant of DEMO_TENANTS) {
+      const res = await stack.query<Status>(await stack.token(tenant.id, 'admin'), query);
+      const s = res.body.data!.tierStatus;
+      expect(s.watermark).toBe(`${cutoff}T00:00:00.000Z`);
+      expect(s.cold).toMatchObject({
+        days: DEMO_DAYS - 7,
+        firstDay: addUtcDays(utcDay(NOW), -DEMO_DAYS),
+        lastDay: addUtcDays(cutoff, -1),
+      });
+      expect(s.hot.firstDay).toBe(cutoff);
+      expect(s.hot.days).toBe(8);
+      const { rows } = await db.dbs.operator.query<{ n: number }>(
+        'SELECT count(*) AS n FROM observations WHERE tenant_id = $1',
+        [tenant.id],
+      );
+      expect(s.hot.rows).toBe(rows[0]!.n);
+      expect(s.cold.bytes).toBeGreaterThan(0);
+      expect(s.lastPass).toMatchObject({ outcome: 'succeeded', daysMoved: DEMO_DAYS - 7 });
+    }
+  });
+});
