@@ -34,7 +34,9 @@ export async function openBenchDatabase(name: string): Promise<BenchDatabase> {
   }
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
-  const { rows } = await client.query<{ v: string }>('SHOW server_version');
+  const { rows } = await client.query<{ v: string }>(
+    'SELECT current_setting($$server_version$$) AS v',
+  );
   await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await client.query(`CREATE DATABASE ${name}`);
   await client.end();

@@ -20,7 +20,8 @@ function bucketExpr(bucket: BucketKind, tzParam: string): string {
       return `((epoch_us(ts) + ${off}) // 3600000000 * 3600000000 - ${off}) // 1000000`;
     }
     case 'localDate':
-      return `strftime(CAST(timezone(${tzParam}, ts) AS DATE), '%Y-%m-%d')`;
+      // Grouped as DATE; formatted once per group in JS, not once per row.
+      return `CAST(timezone(${tzParam}, ts) AS DATE)`;
   }
 }
 
@@ -161,7 +162,10 @@ export class DuckDbEngine implements ColdEngine {
     );
     return rows.map((r) => ({
       entityKey: Number(r.entity_key),
-      bucketKey: typeof r.bucket_key === 'string' ? r.bucket_key : Number(r.bucket_key),
+      bucketKey:
+        r.bucket_key instanceof Date
+          ? r.bucket_key.toISOString().slice(0, 10)
+          : Number(r.bucket_key),
       count: Number(r.c),
       sum: Number(r.s),
       min: Number(r.mn),

@@ -39,7 +39,8 @@ export interface ColdEngine {
   readonly name: string;
   /**
    * Writes one tenant-day of rows from a CSV extract (columns as in
-   * OBSERVATION_EXTRACT_COLUMNS) to a new, not yet committed file.
+   * OBSERVATION_EXTRACT_COLUMNS) to a new, not yet committed file, and returns the
+   * fingerprint read back from that file (what tiering verifies against the source).
    */
   writeTenantDay(input: {
     tenantId: string;

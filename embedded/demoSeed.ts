@@ -2,6 +2,7 @@
 // half-hour offset, half-hour DST), three kinds of entity, typed attributes and about
 // 90 days of observations. Deterministic for a given `now`.
 import type pg from 'pg';
+import { mulberry32 } from '../core/prng.ts';
 import { addTenant, defineAttributes, upsertEntities } from '../hot/admin.ts';
 import type { AttributeInput } from '../hot/registryWrites.ts';
 import { copyObservations, type ObservationRow } from '../hot/copyObservations.ts';
@@ -34,18 +35,6 @@ const NUMERIC_STEP_MS = 30 * 60_000;
 const STATE_STEP_MS = 3 * 3_600_000;
 const STATES = ['running', 'idle', 'maintenance'];
 
-/** Small deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function* demoRows(
   tenantId: string,
   seed: number,
@@ -54,7 +43,7 @@ function* demoRows(
   fromMs: number,
   toMs: number,
 ): Generator<ObservationRow> {
-  const next = random(seed);
+  const next = mulberry32(seed);
   for (const [entityId, entityKey] of entities) {
     const base = 2 + (entityId.length % 3);
     for (let t = fromMs; t < toMs; t += NUMERIC_STEP_MS) {

@@ -9,16 +9,24 @@ import { APP_ROLE } from './database.ts';
 export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 const MIGRATIONS_TABLE = 'schema_migrations';
 
-export async function migrate(operatorUrl: string, appPassword: string): Promise<string[]> {
-  const applied = await runner({
+/** Migrations the database lacks: applied, or with dryRun only listed. */
+async function runUp(operatorUrl: string, dryRun: boolean): Promise<string[]> {
+  const ran = await runner({
     databaseUrl: operatorUrl,
     dir: MIGRATIONS_DIR,
     migrationsTable: MIGRATIONS_TABLE,
     direction: 'up',
     count: Infinity,
     singleTransaction: true,
+    dryRun,
+    noLock: dryRun,
     log: () => undefined,
   });
+  return ran.map((m) => m.name);
+}
+
+export async function migrate(operatorUrl: string, appPassword: string): Promise<string[]> {
+  const applied = await runUp(operatorUrl, false);
   const client = new pg.Client({ connectionString: operatorUrl });
   await client.connect();
   try {
@@ -29,22 +37,12 @@ export async function migrate(operatorUrl: string, appPassword: string): Promise
   } finally {
     await client.end();
   }
-  return applied.map((m) => m.name);
+  return applied;
 }
 
 /** Migration names on disk that the database has not applied yet. */
-export async function pendingMigrations(operatorUrl: string): Promise<string[]> {
-  const applied = await runner({
-    databaseUrl: operatorUrl,
-    dir: MIGRATIONS_DIR,
-    migrationsTable: MIGRATIONS_TABLE,
-    direction: 'up',
-    count: Infinity,
-    dryRun: true,
-    noLock: true,
-    log: () => undefined,
-  });
-  return applied.map((m) => m.name);
+export function pendingMigrations(operatorUrl: string): Promise<string[]> {
+  return runUp(operatorUrl, true);
 }
 
 export class UnmigratedDatabaseError extends Error {

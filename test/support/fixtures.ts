@@ -6,16 +6,8 @@ import { addTenant, defineAttributes, upsertEntities } from '../../hot/admin.ts'
 import { copyObservations, type ObservationRow } from '../../hot/copyObservations.ts';
 import { PartitionManager, addUtcDays, utcDay } from '../../hot/partitions.ts';
 
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as seededRandom } from '../../core/prng.ts';
+import { mulberry32 as seededRandom } from '../../core/prng.ts';
 
 export interface TenantSpec {
   tenantId: string;

@@ -36,6 +36,13 @@ const FROZEN_DAY = 'TM001';
 const UNIQUE_VIOLATION = '23505';
 const FROZEN_RETRIES = 60;
 
+/** Thrown inside the transaction so that it rolls back; carries the answer out. */
+class AtomicBatchRejected extends Error {
+  constructor(readonly summary: IngestSummary) {
+    super('atomic batch rejected');
+  }
+}
+
 export class IngestBatch {
   constructor(
     private readonly pool: pg.Pool,
@@ -43,40 +50,33 @@ export class IngestBatch {
   ) {}
 
   async run(rows: RowSource, options: IngestOptions): Promise<IngestSummary> {
-    const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      await client.query(`SET LOCAL app.tenant_id = ${client.escapeLiteral(this.tenantId)}`);
-      if (options.idempotencyKey) {
-        const replay = await this.claimKey(client, options.idempotencyKey);
-        if (replay) {
-          await client.query('COMMIT');
-          return { ...replay, replayed: true };
+      return await withTenant(this.pool, this.tenantId, async (client) => {
+        if (options.idempotencyKey) {
+          const replay = await this.claimKey(client, options.idempotencyKey);
+          if (replay) return { ...replay, replayed: true };
         }
-      }
-      const { summary, inserted } = await this.stageAndInsert(client, rows, options);
-      if (options.atomic && summary.rejectedCount > 0) {
-        await client.query('ROLLBACK');
-        return { ...summary, accepted: 0, duplicates: 0, stored: false };
-      }
-      const result: IngestSummary = {
-        ...summary,
-        accepted: inserted,
-        duplicates: summary.accepted - inserted,
-      };
-      if (options.idempotencyKey) {
-        await client.query(
-          `UPDATE ingest_batches SET summary = $3 WHERE tenant_id = $1 AND idempotency_key = $2`,
-          [this.tenantId, options.idempotencyKey, JSON.stringify(result)],
-        );
-      }
-      await client.query('COMMIT');
-      return result;
+        const { summary, inserted } = await this.stageAndInsert(client, rows, options);
+        if (options.atomic && summary.rejectedCount > 0) {
+          throw new AtomicBatchRejected({ ...summary, accepted: 0, duplicates: 0, stored: false });
+        }
+        const result: IngestSummary = {
+          ...summary,
+          accepted: inserted,
+          duplicates: summary.accepted - inserted,
+        };
+        if (options.idempotencyKey) {
+          await client.query(
+            `UPDATE ingest_batches SET summary = $3 WHERE tenant_id = $1 AND idempotency_key = $2`,
+            [this.tenantId, options.idempotencyKey, JSON.stringify(result)],
+          );
+        }
+        return result;
+      });
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // An atomic batch with a bad row rolls back (withTenant does) and still answers.
+      if (err instanceof AtomicBatchRejected) return err.summary;
       throw err;
-    } finally {
-      client.release();
     }
   }
 

@@ -1,0 +1,194 @@
+// bench:tiering — (1) tiering throughput for one day of 5M observations and the cold
+// size against PostgreSQL's heap + index size for the same rows; (2) the same daily
+// avg/min/max/count over 30 days for one tenant on DuckDB/Parquet and on a PostgreSQL
+// copy of the same rows, side by side in one run.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createLogger } from '../core/logger.ts';
+import { DuckDbEngine } from '../cold/duckdb.ts';
+import { addTenant, defineAttributes, upsertEntities } from '../hot/admin.ts';
+import { copyObservations, type ObservationRow } from '../hot/copyObservations.ts';
+import { PartitionManager, addUtcDays, partitionName, utcDay } from '../hot/partitions.ts';
+import { runTierPass } from '../tiering/tierPass.ts';
+import { commit, machine, openBenchDatabase, table, writeSection } from './support.ts';
+
+const BIG_DAY_ROWS = Number(process.env.BENCH_BIG_DAY_ROWS ?? 5_000_000);
+const DAYS = Number(process.env.BENCH_DAYS ?? 30);
+const ROWS_PER_DAY = Number(process.env.BENCH_ROWS_PER_DAY ?? 200_000);
+const ENTITIES = 1_000;
+const REPEATS = 5;
+const DAY = 86_400_000;
+
+function* dayRows(
+  day: string,
+  rows: number,
+  attributeKey: number,
+  keys: number[],
+): Generator<ObservationRow> {
+  const start = Date.parse(`${day}T00:00:00Z`);
+  const perEntity = Math.ceil(rows / ENTITIES);
+  const step = Math.floor(DAY / perEntity);
+  let n = 0;
+  for (let j = 0; j < perEntity && n < rows; j++) {
+    for (let e = 0; e < ENTITIES && n < rows; e++, n++) {
+      yield {
+        tenantId: 'big',
+        attributeKey,
+        entityKey: keys[e]!,
+        tsMs: start + j * step + e,
+        value: Math.round(Math.sin(n) * 1e5) / 100,
+      };
+    }
+  }
+}
+
+async function load(pool: pg.Pool, rows: Iterable<ObservationRow>): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await copyObservations(client, rows);
+  } finally {
+    client.release();
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const db = await openBenchDatabase('tidemark_bench_tiering');
+  const lake = await mkdtemp(path.join(os.tmpdir(), 'tm-bench-lake-'));
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const engine = await DuckDbEngine.open(lake);
+  const deps = { pool, engine, workDir: `${lake}-work`, log: createLogger('warn') };
+  try {
+    const today = utcDay(Date.now());
+    const bigDay = addUtcDays(today, -(DAYS + 20));
+    await addTenant(pool, { id: 'big', timeZone: 'UTC', hotDays: 7 });
+    const attributeKey = (await defineAttributes(pool, 'big', [{ name: 'v', type: 'number' }])).get(
+      'v',
+    )!;
+    const keyMap = await upsertEntities(
+      pool,
+      'big',
+      Array.from({ length: ENTITIES }, (_, i) => ({ id: `dev-${i}`, kind: 'device' })),
+    );
+    const keys = [...keyMap.values()];
+
+    // (1) One big day, alone in the hot tier, then one pass.
+    const bigNow = Date.parse(`${addUtcDays(bigDay, 8)}T01:00:00Z`);
+    await new PartitionManager(pool).ensure(bigDay, bigNow);
+    console.error(`loading ${BIG_DAY_ROWS} rows into ${bigDay}`);
+    await load(pool, dayRows(bigDay, BIG_DAY_ROWS, attributeKey, keys));
+    await pool.query(`VACUUM ANALYZE ${partitionName(bigDay)}`);
+    const { rows: hot } = await pool.query<{ heap: number; total: number }>(
+      `SELECT pg_table_size($1::regclass) AS heap, pg_total_relation_size($1::regclass) AS total`,
+      [partitionName(bigDay)],
+    );
+    let t0 = performance.now();
+    const big = await runTierPass(deps, { nowMs: bigNow });
+    const bigSeconds = (performance.now() - t0) / 1000;
+    if (big.status !== 'done') throw new Error('pass was locked');
+    const bigMoved = big.days.filter((d) => d.day === bigDay).reduce((n, d) => n + d.rows, 0);
+    if (bigMoved !== BIG_DAY_ROWS) throw new Error(`moved ${bigMoved} of ${BIG_DAY_ROWS}`);
+    const { rows: cold } = await pool.query<{ bytes: number }>(
+      `SELECT sum(bytes) AS bytes FROM cold_files WHERE day = $1`,
+      [bigDay],
+    );
+    console.error(`tiered ${bigMoved} rows in ${bigSeconds.toFixed(1)} s`);
+
+    // (2) 30 days, also kept in a plain PostgreSQL table for the comparison.
+    const firstDay = addUtcDays(today, -(DAYS + 8));
+    const lastNow = Date.parse(`${addUtcDays(firstDay, DAYS + 7)}T01:00:00Z`);
+    await new PartitionManager(pool).ensure(firstDay, lastNow);
+    await pool.query(`CREATE TABLE pg_copy (LIKE observations INCLUDING ALL)`);
+    for (let d = 0; d < DAYS; d++) {
+      await load(pool, dayRows(addUtcDays(firstDay, d), ROWS_PER_DAY, attributeKey, keys));
+    }
+    await pool.query(`INSERT INTO pg_copy SELECT * FROM observations WHERE ts >= $1`, [
+      `${firstDay}T00:00:00Z`,
+    ]);
+    await pool.query('VACUUM ANALYZE pg_copy');
+    t0 = performance.now();
+    const month = await runTierPass(deps, { nowMs: lastNow });
+    const monthSeconds = (performance.now() - t0) / 1000;
+    const monthMoved = month.status === 'done' ? month.days.reduce((n, d) => n + d.rows, 0) : 0;
+
+    const from = `${firstDay}T00:00:00Z`;
+    const to = `${addUtcDays(firstDay, DAYS)}T00:00:00Z`;
+    const pgSql = `SELECT date_trunc('day', ts AT TIME ZONE 'UTC') AS day, avg(num), min(num), max(num), count(*)
+                     FROM pg_copy WHERE tenant_id = 'big' AND attribute_key = $1 AND ts >= $2 AND ts < $3 GROUP BY 1 ORDER BY 1`;
+    const { rows: files } = await pool.query<{ path: string }>(
+      `SELECT path FROM cold_files WHERE tenant_id = 'big' AND day >= $1 AND day < $2`,
+      [firstDay, addUtcDays(firstDay, DAYS)],
+    );
+    const list = files.map((f) => `'${path.join(lake, f.path)}'`).join(', ');
+    const duckSql = `SELECT CAST(timezone('UTC', ts) AS DATE) AS day, avg(num), min(num), max(num), count(*)
+                       FROM read_parquet([${list}]) WHERE tenant_id = 'big' AND attribute_key = ${attributeKey}
+                        AND ts >= '${from}'::TIMESTAMPTZ AND ts < '${to}'::TIMESTAMPTZ GROUP BY 1 ORDER BY 1`;
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const duck = await (await DuckDBInstance.create(':memory:', { threads: '2' })).connect();
+    const pgTimes: number[] = [];
+    const duckTimes: number[] = [];
+    let pgDays = 0;
+    let duckDays = 0;
+    for (let i = 0; i < REPEATS; i++) {
+      t0 = performance.now();
+      pgDays = (await pool.query(pgSql, [attributeKey, from, to])).rowCount ?? 0;
+      pgTimes.push(performance.now() - t0);
+      t0 = performance.now();
+      duckDays = (await duck.runAndReadAll(duckSql)).getRows().length;
+      duckTimes.push(performance.now() - t0);
+    }
+    if (pgDays !== DAYS || duckDays !== DAYS)
+      throw new Error(`days: pg ${pgDays}, duckdb ${duckDays}`);
+    duck.closeSync();
+
+    const hotBytes = hot[0]!.total;
+    const report = [
+      `${new Date().toISOString().slice(0, 10)} · commit ${commit()} · ${machine()} · ${db.server} · DuckDB ${engine.name} over zstd Parquet`,
+      '',
+      table(
+        ['measure', 'value'],
+        [
+          [
+            `tiering one day of ${BIG_DAY_ROWS.toLocaleString('en-US')} rows (freeze, COPY out, Parquet, verify, commit)`,
+            `${bigSeconds.toFixed(1)} s = ${Math.round(bigMoved / bigSeconds).toLocaleString('en-US')} rows/s`,
+          ],
+          [
+            `tiering ${DAYS} days of ${ROWS_PER_DAY.toLocaleString('en-US')} rows`,
+            `${monthSeconds.toFixed(1)} s = ${Math.round(monthMoved / monthSeconds).toLocaleString('en-US')} rows/s`,
+          ],
+          [
+            'PostgreSQL heap + indexes for the big day',
+            `${(hotBytes / 2 ** 20).toFixed(1)} MiB (heap ${(hot[0]!.heap / 2 ** 20).toFixed(1)} MiB)`,
+          ],
+          [
+            'Parquet (zstd) for the same rows',
+            `${(cold[0]!.bytes / 2 ** 20).toFixed(1)} MiB = ${(cold[0]!.bytes / hotBytes).toFixed(3)}× hot`,
+          ],
+          [
+            `daily avg/min/max/count over ${DAYS} days (${(DAYS * ROWS_PER_DAY).toLocaleString('en-US')} rows), PostgreSQL copy, median of ${REPEATS}`,
+            `${median(pgTimes).toFixed(0)} ms`,
+          ],
+          [
+            `the same on DuckDB over the tiered Parquet, median of ${REPEATS}`,
+            `${median(duckTimes).toFixed(0)} ms = ${(median(pgTimes) / median(duckTimes)).toFixed(1)}× faster`,
+          ],
+        ],
+      ),
+      '',
+      'Targets (issue 4): ≥ 500,000 rows/s moved; cold bytes ≤ 0.2× hot bytes; cold aggregate ≥ 5× faster than PostgreSQL.',
+    ].join('\n');
+    console.log(report);
+    await writeSection('Tiering and cold aggregates (`npm run bench:tiering`)', report);
+  } finally {
+    await engine.close();
+    await pool.end();
+    await rm(lake, { recursive: true, force: true });
+    await rm(`${lake}-work`, { recursive: true, force: true });
+    await db.close();
+  }
+}
+
+await main();
