@@ -5,23 +5,23 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { KeyedPartial } from '../core/aggregates.ts';
-import type { BucketKind } from '../core/buckets.ts';
+import { offsetMicrosSql, type BucketKind, type OffsetSegment } from '../core/buckets.ts';
 import type { ColdEngine, ColdFile, RowFingerprint, SeriesQuery, WrittenFile } from './engine.ts';
 
 const quote = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
-/** Bucket key expression in DuckDB's dialect (ICU time zones). */
-function bucketExpr(bucket: BucketKind, tzParam: string): string {
+/** Bucket key expression in DuckDB's dialect, by integer arithmetic on epoch µs. */
+function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
+  const us = 'epoch_us(ts)';
   switch (bucket.kind) {
     case 'epoch':
-      return `(epoch_us(ts) // ${bucket.widthSeconds * 1_000_000}) * ${bucket.widthSeconds}`;
+      return `(${us} // ${bucket.widthSeconds * 1_000_000}) * ${bucket.widthSeconds}`;
     case 'localHour': {
-      const off = `(epoch_us(timezone(${tzParam}, ts)) - epoch_us(ts))`;
-      return `((epoch_us(ts) + ${off}) // 3600000000 * 3600000000 - ${off}) // 1000000`;
+      const off = offsetMicrosSql(offsets, us);
+      return `((${us} + ${off}) // 3600000000 * 3600000000 - ${off}) // 1000000`;
     }
     case 'localDate':
-      // Grouped as DATE; formatted once per group in JS, not once per row.
-      return `CAST(timezone(${tzParam}, ts) AS DATE)`;
+      return `(${us} + ${offsetMicrosSql(offsets, us)}) // 86400000000`;
   }
 }
 
@@ -141,7 +141,7 @@ export class DuckDbEngine implements ColdEngine {
     if (own.length === 0 || query.entityKeys.length === 0) return [];
     const list = own.map((f) => quote(this.resolve(f.path))).join(', ');
     const rows = await this.rows(
-      `SELECT entity_key, ${bucketExpr(query.bucket, '$tz')} AS bucket_key,
+      `SELECT entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
               count(num)::DOUBLE AS c, sum(num) AS s, min(num) AS mn, max(num) AS mx,
               sum(num * num) AS ss
          FROM read_parquet([${list}])
@@ -156,16 +156,12 @@ export class DuckDbEngine implements ColdEngine {
         entities: query.entityKeys.join(','),
         from_us: BigInt(query.fromMs) * 1000n,
         to_us: BigInt(query.toMs) * 1000n,
-        tz: query.timeZone,
       },
       signal,
     );
     return rows.map((r) => ({
       entityKey: Number(r.entity_key),
-      bucketKey:
-        r.bucket_key instanceof Date
-          ? r.bucket_key.toISOString().slice(0, 10)
-          : Number(r.bucket_key),
+      bucketKey: Number(r.bucket_key),
       count: Number(r.c),
       sum: Number(r.s),
       min: Number(r.mn),

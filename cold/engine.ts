@@ -2,7 +2,7 @@
 // embedded default; a Trino engine over Iceberg implements it at scale. SQL dialect
 // differences live behind it, and every read carries the tenant predicate.
 import type { KeyedPartial } from '../core/aggregates.ts';
-import type { BucketKind } from '../core/buckets.ts';
+import type { BucketKind, OffsetSegment } from '../core/buckets.ts';
 
 /** A committed cold file, as the manifest lists it. */
 export interface ColdFile {
@@ -33,6 +33,8 @@ export interface SeriesQuery {
   toMs: number;
   bucket: BucketKind;
   timeZone: string;
+  /** The zone's offsets over the range; engines bucket with these, not per-row zone lookups. */
+  offsets: OffsetSegment[];
 }
 
 export interface ColdEngine {

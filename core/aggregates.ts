@@ -11,8 +11,8 @@ export interface Partial {
 
 export interface KeyedPartial extends Partial {
   entityKey: number;
-  /** Epoch seconds (fixed and local-hour buckets) or a local date 'YYYY-MM-DD'. */
-  bucketKey: number | string;
+  /** Epoch seconds (fixed and local-hour buckets) or a local day number (calendar buckets). */
+  bucketKey: number;
 }
 
 export function mergePartials(a: Partial, b: Partial): Partial {

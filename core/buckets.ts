@@ -213,12 +213,69 @@ export function nextBucketStart(start: number, bucket: Bucket, timeZone: string)
   }
 }
 
-/** Converts an engine's bucket key (epoch seconds or local date) to a start instant. */
-export function keyToStart(key: number | string, bucket: Bucket, timeZone: string): number {
-  if (typeof key === 'number') return key * 1000;
+/**
+ * Converts an engine's bucket key to a start instant: epoch seconds for fixed and
+ * local-hour buckets, a local day number (days since 1970-01-01 in local time) for
+ * DAY/WEEK/MONTH.
+ */
+export function keyToStart(key: number, bucket: Bucket, timeZone: string): number {
   const kind = bucketKind(bucket);
-  if (kind.kind !== 'localDate') throw new Error(`bucket ${bucket} has numeric keys`);
-  return localMidnight(truncateLocalDate(key, kind.unit), timeZone);
+  if (kind.kind !== 'localDate') return key * 1000;
+  const date = new Date(key * 86_400_000).toISOString().slice(0, 10);
+  return localMidnight(truncateLocalDate(date, kind.unit), timeZone);
+}
+
+/** A stretch of time during which a zone keeps one UTC offset. */
+export interface OffsetSegment {
+  /** Where the stretch starts (epoch ms); the first one starts at -infinity. */
+  fromMs: number;
+  offsetMinutes: number;
+}
+
+/**
+ * The zone's UTC offsets over [fromMs, toMs), as segments split at each transition.
+ * Engines bucket with it by plain integer arithmetic (a CASE over the segments), so
+ * every engine computes the same keys and none needs a per-row time-zone lookup.
+ */
+export function offsetTimeline(timeZone: string, fromMs: number, toMs: number): OffsetSegment[] {
+  const DAY = 86_400_000;
+  const start = Math.floor(fromMs / DAY) * DAY - DAY;
+  const end = Math.ceil(toMs / DAY) * DAY + DAY;
+  const segments: OffsetSegment[] = [
+    { fromMs: -Infinity, offsetMinutes: offsetMinutes(start, timeZone) },
+  ];
+  let previous = segments[0]!.offsetMinutes;
+  for (let t = start + DAY; t <= end; t += DAY) {
+    const current = offsetMinutes(t, timeZone);
+    if (current === previous) continue;
+    // Transitions fall on whole minutes: search the first minute with the new offset.
+    let lo = t - DAY;
+    let hi = t;
+    while (hi - lo > 60_000) {
+      const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
+      if (offsetMinutes(mid, timeZone) === previous) lo = mid;
+      else hi = mid;
+    }
+    segments.push({ fromMs: hi, offsetMinutes: current });
+    previous = current;
+  }
+  return segments;
+}
+
+/**
+ * SQL (any dialect with integer `//` or div) for a row's UTC offset in microseconds,
+ * given an expression for its epoch microseconds.
+ */
+export function offsetMicrosSql(segments: OffsetSegment[], epochUs: string): string {
+  const [first, ...rest] = segments;
+  if (rest.length === 0) return `${first!.offsetMinutes * 60_000_000}`;
+  const whens = rest
+    .map(
+      (s, i) =>
+        `WHEN ${epochUs} < ${s.fromMs * 1000} THEN ${segments[i]!.offsetMinutes * 60_000_000}`,
+    )
+    .join(' ');
+  return `(CASE ${whens} ELSE ${rest.at(-1)!.offsetMinutes * 60_000_000} END)`;
 }
 
 /** An upper bound on the number of buckets in [from, to). */

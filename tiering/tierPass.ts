@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Logger } from '../core/logger.ts';
 import type { ColdEngine, RowFingerprint, WrittenFile } from '../cold/engine.ts';
-import { hotFingerprint } from '../hot/hotQueries.ts';
+import { EPOCH_US, hotFingerprint } from '../hot/hotQueries.ts';
 import { addUtcDays, listPartitions, utcDay, type HotPartition } from '../hot/partitions.ts';
 
 /** Step boundaries where tests inject faults. */
@@ -209,7 +209,7 @@ async function copyTenantDay(
   await pipeline(
     client.query(
       copyTo(
-        `COPY (SELECT tenant_id, attribute_key, entity_key, (extract(epoch FROM ts) * 1000000)::bigint,
+        `COPY (SELECT tenant_id, attribute_key, entity_key, ${EPOCH_US},
                       num, str, bool FROM ${source} WHERE ${where}) TO STDOUT (FORMAT csv)`,
       ),
     ),
@@ -270,8 +270,9 @@ async function tierPartition(
     await args.onStep?.('frozen', { day });
 
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // Tenants with rows in this day, through the primary key (tenant_id leads it).
     const { rows } = await client.query<{ tenant_id: string }>(
-      `SELECT DISTINCT tenant_id FROM ${name}`,
+      `SELECT t.id AS tenant_id FROM tenants t WHERE EXISTS (SELECT 1 FROM ${name} o WHERE o.tenant_id = t.id)`,
     );
     const files: CopiedFile[] = [];
     for (const { tenant_id: tenantId } of rows) {

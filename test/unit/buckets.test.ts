@@ -4,6 +4,7 @@ import {
   keyToStart,
   localMidnight,
   nextBucketStart,
+  offsetTimeline,
   offsetMinutes,
   parseInstant,
   toLocalIso,
@@ -68,9 +69,8 @@ describe('tenant-time buckets', () => {
     expect(truncateLocalDate('2026-11-01', 'week')).toBe('2026-10-26'); // a Sunday
     expect(truncateLocalDate('2026-11-02', 'week')).toBe('2026-11-02'); // a Monday
     expect(truncateLocalDate('2026-11-30', 'month')).toBe('2026-11-01');
-    expect(iso(keyToStart('2026-11-04', 'WEEK', 'America/New_York'))).toBe(
-      '2026-11-02T05:00:00.000Z',
-    );
+    const nov4 = Date.parse('2026-11-04T00:00:00Z') / 86_400_000; // a local day number
+    expect(iso(keyToStart(nov4, 'WEEK', 'America/New_York'))).toBe('2026-11-02T05:00:00.000Z');
     expect(iso(keyToStart(1_700_000_000, 'MINUTE', 'UTC'))).toBe(iso(1_700_000_000_000));
   });
 
@@ -78,6 +78,30 @@ describe('tenant-time buckets', () => {
     const tz = 'Asia/Kolkata';
     const jan = localMidnight('2026-01-01', tz);
     expect(toLocalIso(nextBucketStart(jan, 'MONTH', tz), tz)).toBe('2026-02-01T00:00:00+05:30');
+  });
+
+  it('splits a range into offset segments at each DST transition, to the minute', () => {
+    const ny = offsetTimeline(
+      'America/New_York',
+      at('2026-01-01T00:00:00Z'),
+      at('2027-01-01T00:00:00Z'),
+    );
+    expect(
+      ny.map((s) => [s.fromMs === -Infinity ? '-inf' : iso(s.fromMs), s.offsetMinutes]),
+    ).toEqual([
+      ['-inf', -300],
+      ['2026-03-08T07:00:00.000Z', -240],
+      ['2026-11-01T06:00:00.000Z', -300],
+    ]);
+    const lordHowe = offsetTimeline(
+      'Australia/Lord_Howe',
+      at('2026-03-01T00:00:00Z'),
+      at('2026-05-01T00:00:00Z'),
+    );
+    expect(lordHowe.map((s) => s.offsetMinutes)).toEqual([660, 630]);
+    expect(offsetTimeline('Asia/Kolkata', 0, at('2030-01-01T00:00:00Z'))).toEqual([
+      { fromMs: -Infinity, offsetMinutes: 330 },
+    ]);
   });
 
   it('refuses instants without a zone', () => {

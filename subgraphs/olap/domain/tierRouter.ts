@@ -13,6 +13,7 @@ import {
   bucketKind,
   estimateBuckets,
   keyToStart,
+  offsetTimeline,
   toLocalIso,
   type Bucket,
 } from '../../../core/buckets.ts';
@@ -126,6 +127,7 @@ export class TierRouter {
           toMs: args.toMs,
           bucket: kind,
           timeZone: row.time_zone,
+          offsets: offsetTimeline(row.time_zone, args.fromMs, args.toMs),
         };
         const { rows: files } = await c.query<ColdFile>(
           `SELECT tenant_id AS "tenantId", to_char(day, 'YYYY-MM-DD') AS day, path, row_count AS "rowCount"
@@ -152,6 +154,7 @@ export class TierRouter {
       toMs: args.toMs,
       bucket: kind,
       timeZone: snapshot.timeZone,
+      offsets: offsetTimeline(snapshot.timeZone, args.fromMs, args.toMs),
     };
     const cold =
       snapshot.coldFiles.length > 0
