@@ -116,8 +116,6 @@ async function main(): Promise<void> {
     const monthSeconds = (performance.now() - t0) / 1000;
     const monthMoved = month.status === 'done' ? month.days.reduce((n, d) => n + d.rows, 0) : 0;
 
-    const from = `${firstDay}T00:00:00Z`;
-    const to = `${addUtcDays(firstDay, DAYS)}T00:00:00Z`;
     // Per entity and UTC day, as a dashboard of every entity's daily series asks:
     // PostgreSQL by hand-written SQL; the cold side through tidemark's own engine call.
     const pgSql = `SELECT entity_key, date_trunc('day', ts AT TIME ZONE 'UTC') AS day, avg(num), min(num), max(num), count(*)
