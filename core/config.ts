@@ -41,6 +41,16 @@ export const configSchema = z.object({
     .positive()
     .default(1024 * 1024 * 1024),
   INGEST_MAX_FUTURE_SECONDS: z.coerce.number().int().min(0).default(86_400),
+  MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(12),
+  MAX_QUERY_ALIASES: z.coerce.number().int().positive().default(30),
+  MAX_QUERY_TOKENS: z.coerce.number().int().positive().default(5000),
+  MAX_QUERY_DIRECTIVES: z.coerce.number().int().positive().default(20),
+  MAX_QUERY_POINTS: z.coerce.number().int().positive().default(500_000),
+  INTROSPECTION: bool.optional(),
+  RATE_LIMIT_QUERY_PER_SECOND: z.coerce.number().int().positive().default(100),
+  RATE_LIMIT_INGEST_PER_SECOND: z.coerce.number().int().positive().default(20),
+  REDIS_URL: z.string().optional(),
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   INGEST_MIN_TIMESTAMP: z.iso.datetime({ offset: true }).default('2000-01-01T00:00:00Z'),
 });
 
@@ -53,6 +63,8 @@ export interface Config extends RawConfig {
   readonly olapUrl: string;
   /** True when no DATABASE_URL is given and tidemark runs its own PostgreSQL. */
   readonly isEmbeddedPostgres: boolean;
+  /** Introspection and the Sandbox landing page: INTROSPECTION, else on outside production. */
+  readonly isIntrospectionOn: boolean;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     oltpUrl: raw.OLTP_URL ?? `http://${raw.HOST}:${raw.OLTP_PORT}/graphql`,
     olapUrl: raw.OLAP_URL ?? `http://${raw.HOST}:${raw.OLAP_PORT}/graphql`,
     isEmbeddedPostgres: raw.DATABASE_URL === undefined,
+    isIntrospectionOn: raw.INTROSPECTION ?? raw.TIDEMARK_ENV !== 'production',
   };
 }
 

@@ -14,6 +14,8 @@ import { CONTEXT_HEADER, hasRole, signContext } from '../core/signedContext.ts';
 import { verifyBearer, type JwtSettings } from './auth/jwt.ts';
 
 export interface BulkIngestOptions {
+  /** Consumes from the tenant's ingest budget; throws a 429 GraphQL error when spent. */
+  rateLimit: (tenantId: string, requestId: string, res: Response) => Promise<void>;
   jwt: JwtSettings;
   oltpIngestUrl: string;
   contextSecret: string;
@@ -57,6 +59,13 @@ export function bulkIngestHandler(options: BulkIngestOptions) {
     const identity = { ...token, requestId };
     if (!hasRole(identity, 'ingest')) {
       fail(403, 'FORBIDDEN', 'bulk ingest needs the ingest role');
+      return;
+    }
+    try {
+      await options.rateLimit(identity.tenantId, requestId, res);
+    } catch (err) {
+      fail(429, 'RATE_LIMITED', err instanceof Error ? err.message : 'rate limit reached');
+      req.resume();
       return;
     }
     const declared = Number(req.header('content-length') ?? NaN);

@@ -4,20 +4,27 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLError } from 'graphql';
 import type { Config } from '../core/config.ts';
 import { errorReportingPlugin, type RequestScoped } from '../core/errorPlugin.ts';
-import { maskError, TidemarkError } from '../core/errors.ts';
+import { TidemarkError } from '../core/errors.ts';
 import { createServiceApp, listen, type RunningServer } from '../core/httpServer.ts';
 import type { Logger } from '../core/logger.ts';
 import { CONTEXT_HEADER, signContext, type RequestIdentity } from '../core/signedContext.ts';
 import { verifyBearer } from './auth/jwt.ts';
 import { bulkIngestHandler } from './bulkIngest.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { costLimitPlugin, enforceRateLimit, metricsPlugin } from './plugins.ts';
+import { createRateLimits } from './rateLimit.ts';
+import { formatGatewayError } from './subgraphErrors.ts';
+import { unavailablePayload } from './unavailableResponse.ts';
 import { loadSupergraph } from './supergraph.ts';
 
 export interface GatewayContext extends RequestScoped {
@@ -34,11 +41,37 @@ export interface GatewayOptions {
 
 class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
+    name: string,
     url: string,
     private readonly secret: string,
     private readonly ttlSeconds: number,
+    timeoutMs: number,
+    metrics: GatewayMetrics,
   ) {
-    super({ url });
+    super({
+      url,
+      // Every subgraph call carries a deadline; an abandoned call is aborted.
+      fetcher: (async (input: string, init: RequestInit) => {
+        const end = metrics.subgraphDuration.startTimer({ subgraph: name });
+        try {
+          const res = await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+          end({ outcome: res.ok ? 'ok' : 'error' });
+          return res;
+        } catch (err) {
+          const isTimeout =
+            (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
+          end({ outcome: isTimeout ? 'timeout' : 'unavailable' });
+          // Answer for the subgraph: nulls with typed errors at the fields' own paths.
+          return new Response(
+            JSON.stringify(unavailablePayload(String(init.body ?? ''), isTimeout)),
+            {
+              status: 200,
+              headers: { 'content-type': 'application/json' },
+            },
+          );
+        }
+      }) as never,
+    });
   }
 
   override willSendRequest({
@@ -53,18 +86,48 @@ class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 }
 
+/**
+ * @apollo/gateway reports usage metrics to Apollo's servers unless this is set; tidemark
+ * never sends data off the machine unasked (Apollo Studio reporting is opt-in).
+ */
+function disableGatewayTelemetry(): void {
+  process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+}
+
 export async function startGateway(options: GatewayOptions): Promise<RunningServer> {
   const { config, log } = options;
+  disableGatewayTelemetry();
+  const metrics = new GatewayMetrics();
+  const rateLimits = createRateLimits({
+    queryPerSecond: config.RATE_LIMIT_QUERY_PER_SECOND,
+    ingestPerSecond: config.RATE_LIMIT_INGEST_PER_SECOND,
+    redisUrl: config.REDIS_URL,
+  });
   const urls = { oltp: config.oltpUrl, olap: config.olapUrl, ...options.subgraphUrls };
   const gateway = new ApolloGateway({
     supergraphSdl: await loadSupergraph(),
     buildService: ({ name }) => {
       const url = urls[name as 'oltp' | 'olap'];
       if (!url) throw new Error(`supergraph names an unknown subgraph: ${name}`);
-      return new SigningDataSource(url, config.CONTEXT_SECRET, config.CONTEXT_TTL_SECONDS);
+      return new SigningDataSource(
+        name,
+        url,
+        config.CONTEXT_SECRET,
+        config.CONTEXT_TTL_SECONDS,
+        config.SUBGRAPH_TIMEOUT_MS,
+        metrics,
+      );
     },
   });
-  const isDev = config.TIDEMARK_ENV !== 'production';
+  const isDev = config.isIntrospectionOn;
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.MAX_QUERY_DEPTH },
+    maxAliases: { n: config.MAX_QUERY_ALIASES },
+    maxTokens: { enabled: false }, // parseOptions below: a clearer message, before parsing finishes
+    maxDirectives: { n: config.MAX_QUERY_DIRECTIVES },
+    costLimit: { enabled: false }, // tidemark's own cost model below understands series
+    blockFieldSuggestion: { enabled: config.TIDEMARK_ENV === 'production' },
+  }).protect();
   const app = createServiceApp(async () => {
     const results = await Promise.allSettled(
       Object.entries(urls).map(async ([name, url]) => {
@@ -84,17 +147,30 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     logger: log,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
+    validationRules: armor.validationRules as never,
+    parseOptions: { maxTokens: config.MAX_QUERY_TOKENS },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       errorReportingPlugin<GatewayContext>(),
-      ...(isDev ? [ApolloServerPluginLandingPageLocalDefault({ embed: true })] : []),
+      // graphql-armor's types name the CJS build of @apollo/server; the objects are the same.
+      ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
+      costLimitPlugin(config.MAX_QUERY_POINTS, metrics),
+      metricsPlugin(metrics),
+      isDev
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
+        : ApolloServerPluginLandingPageDisabled(),
     ],
-    formatError: maskError,
+    formatError: formatGatewayError,
   });
   await apollo.start();
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   app.post(
     '/v1/ingest',
     bulkIngestHandler({
+      rateLimit: (tenantId, requestId, res) =>
+        enforceRateLimit(rateLimits, metrics, tenantId, 'ingest', requestId, log, res),
       jwt: { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
       oltpIngestUrl: new URL('/v1/ingest', urls.oltp).toString(),
       contextSecret: config.CONTEXT_SECRET,
@@ -107,26 +183,32 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     '/graphql',
     express.json({ limit: config.GRAPHQL_MAX_BODY_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
+      context: async ({ req, res }) => {
         const requestId = req.header('x-request-id') ?? randomUUID();
+        let token;
         try {
-          const token = await verifyBearer(
+          token = await verifyBearer(
             { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
             req.header('authorization'),
           );
-          return {
-            identity: { ...token, requestId },
-            requestId,
-            log: log.child({ requestId, tenant: token.tenantId }),
-          };
         } catch (err) {
           const message = err instanceof TidemarkError ? err.message : 'unauthenticated';
+          metrics.rejections.inc({ reason: 'unauthenticated' });
           throw new GraphQLError(message, {
             extensions: { code: 'UNAUTHENTICATED', requestId, http: { status: 401 } },
           });
         }
+        await enforceRateLimit(rateLimits, metrics, token.tenantId, 'query', requestId, log, res);
+        return {
+          identity: { ...token, requestId },
+          requestId,
+          log: log.child({ requestId, tenant: token.tenantId }),
+        };
       },
     }),
   );
-  return listen(httpServer, config.HOST, options.port ?? config.GATEWAY_PORT, () => apollo.stop());
+  return listen(httpServer, config.HOST, options.port ?? config.GATEWAY_PORT, async () => {
+    await apollo.stop();
+    await rateLimits.close();
+  });
 }

@@ -1,0 +1,42 @@
+// Prometheus metrics of the gateway (prom-client), served on /metrics.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'tidemark_graphql_requests_total',
+    help: 'GraphQL operations by operation name and outcome.',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'tidemark_graphql_request_duration_seconds',
+    help: 'Time to answer a GraphQL operation.',
+    labelNames: ['operation'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly subgraphDuration = new Histogram({
+    name: 'tidemark_subgraph_request_duration_seconds',
+    help: 'Time a subgraph took to answer the gateway.',
+    labelNames: ['subgraph', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly rejections = new Counter({
+    name: 'tidemark_rejections_total',
+    help: 'Requests refused before execution, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'tidemark_rate_limited_total',
+    help: 'Requests refused by a rate limit, by budget.',
+    labelNames: ['budget'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tidemark_gateway_' });
+  }
+}
