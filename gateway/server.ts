@@ -13,7 +13,9 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { GraphQLError } from 'graphql';
 import type { Config } from '../core/config.ts';
-import { errorReportingPlugin, type RequestScoped } from '../core/errorPlugin.ts';
+import { errorReportingPlugin } from '../core/errorPlugin.ts';
+import { auditPlugin, type AuditedContext } from './audit/auditPlugin.ts';
+import { AuditSink } from './audit/auditSink.ts';
 import { TidemarkError } from '../core/errors.ts';
 import { createServiceApp, listen, type RunningServer } from '../core/httpServer.ts';
 import type { Logger } from '../core/logger.ts';
@@ -27,7 +29,7 @@ import { formatGatewayError } from './subgraphErrors.ts';
 import { unavailablePayload } from './unavailableResponse.ts';
 import { loadSupergraph } from './supergraph.ts';
 
-export interface GatewayContext extends RequestScoped {
+export interface GatewayContext extends AuditedContext {
   identity: RequestIdentity;
 }
 
@@ -37,11 +39,13 @@ export interface GatewayOptions {
   port?: number;
   /** Subgraph URLs by name; defaults to the configured ones. */
   subgraphUrls?: Partial<Record<'oltp' | 'olap', string>>;
+  /** Where audit batches go; defaults to the OLTP subgraph's /internal/audit. */
+  auditUrl?: string;
 }
 
 class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
-    name: string,
+    private readonly subgraphName: string,
     url: string,
     private readonly secret: string,
     private readonly ttlSeconds: number,
@@ -52,7 +56,7 @@ class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       url,
       // Every subgraph call carries a deadline; an abandoned call is aborted.
       fetcher: (async (input: string, init: RequestInit) => {
-        const end = metrics.subgraphDuration.startTimer({ subgraph: name });
+        const end = metrics.subgraphDuration.startTimer({ subgraph: subgraphName });
         try {
           const res = await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
           end({ outcome: res.ok ? 'ok' : 'error' });
@@ -79,6 +83,7 @@ class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     context,
   }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]): void {
     if (!context.identity) return; // health probes carry no identity; subgraphs refuse them
+    context.subgraphsCalled?.add(this.subgraphName);
     request.http?.headers.set(
       CONTEXT_HEADER,
       signContext(context.identity, this.secret, this.ttlSeconds),
@@ -104,6 +109,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     redisUrl: config.REDIS_URL,
   });
   const urls = { oltp: config.oltpUrl, olap: config.olapUrl, ...options.subgraphUrls };
+  const audit = new AuditSink({
+    url: options.auditUrl ?? new URL('/internal/audit', urls.oltp).toString(),
+    secret: config.CONTEXT_SECRET,
+    log,
+  });
   const gateway = new ApolloGateway({
     supergraphSdl: await loadSupergraph(),
     buildService: ({ name }) => {
@@ -156,6 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       costLimitPlugin(config.MAX_QUERY_POINTS, metrics),
       metricsPlugin(metrics),
+      auditPlugin<GatewayContext>(audit),
       isDev
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
         : ApolloServerPluginLandingPageDisabled(),
@@ -203,12 +214,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
           identity: { ...token, requestId },
           requestId,
           log: log.child({ requestId, tenant: token.tenantId }),
+          subgraphsCalled: new Set<string>(),
         };
       },
     }),
   );
+  // Graceful shutdown: stop taking requests, drain those in flight, then flush audit.
   return listen(httpServer, config.HOST, options.port ?? config.GATEWAY_PORT, async () => {
     await apollo.stop();
+    await audit.close();
     await rateLimits.close();
   });
 }

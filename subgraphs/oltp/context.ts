@@ -11,6 +11,7 @@ import {
   type AttributeInput,
   type EntityInput,
 } from '../../hot/registryWrites.ts';
+import { readAuditLog, type AuditEntryRecord } from './domain/auditLog.ts';
 import type { IngestLimits } from './domain/ingest/ingestService.ts';
 import { recentObservations, type ObservationRecord } from './domain/recentObservations.ts';
 import { Registry, type AttributeRecord, type EntityRecord } from './domain/registry.ts';
@@ -27,6 +28,7 @@ export interface OltpContext extends RequestScoped {
     upsertEntities(input: EntityInput[]): Promise<EntityRecord[]>;
   };
   ingestLimits: IngestLimits;
+  readAuditLog(first: number, before: Date | null): Promise<AuditEntryRecord[]>;
 }
 
 export function createOltpContext(
@@ -44,6 +46,7 @@ export function createOltpContext(
     pool,
     registry,
     ingestLimits,
+    readAuditLog: (first, before) => readAuditLog(pool, identity.tenantId, first, before),
     registryWrites: {
       defineAttribute: (input) => defineAttribute(pool, identity.tenantId, input),
       upsertEntities: (input) => upsertEntities(pool, identity.tenantId, input),

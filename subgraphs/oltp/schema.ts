@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import type { OltpContext } from './context.ts';
 import { buildFederatedSchema } from '../common/buildFederatedSchema.ts';
+import { AuditResolver } from './resolvers/auditResolver.ts';
 import { EntityResolver } from './resolvers/entityResolver.ts';
 import { MutationResolver } from './resolvers/mutationResolver.ts';
 import { QueryResolver } from './resolvers/queryResolver.ts';
@@ -10,7 +11,7 @@ import { Attribute } from './types/attribute.ts';
 export function buildOltpSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
     {
-      resolvers: [QueryResolver, EntityResolver, MutationResolver],
+      resolvers: [QueryResolver, EntityResolver, MutationResolver, AuditResolver],
       orphanedTypes: [Tenant, Attribute],
     },
     {

@@ -5,6 +5,8 @@ import type { RunningServer } from '../../core/httpServer.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Databases } from '../../hot/database.ts';
 import { startSubgraphServer } from '../common/subgraphServer.ts';
+import express from 'express';
+import { auditHandler } from './auditRoute.ts';
 import { bulkIngestHandler } from './bulkIngestRoute.ts';
 import { createOltpContext } from './context.ts';
 import type { IngestLimits } from './domain/ingest/ingestService.ts';
@@ -35,6 +37,11 @@ export async function startOltpSubgraph(
       createOltpContext(dbs.app, identity, requestLog, limits),
     mount: (app) => {
       app.post('/v1/ingest', bulkIngestHandler(dbs.app, config.CONTEXT_SECRET, limits, log));
+      app.post(
+        '/internal/audit',
+        express.text({ type: 'application/json', limit: '20mb' }),
+        auditHandler(dbs.app, config.CONTEXT_SECRET, log),
+      );
     },
   });
 }
