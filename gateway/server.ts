@@ -25,6 +25,7 @@ import { bulkIngestHandler } from './bulkIngest.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { costLimitPlugin, enforceRateLimit, metricsPlugin } from './plugins.ts';
 import { createRateLimits } from './rateLimit.ts';
+import { loadSafelist } from './safelist.ts';
 import { formatGatewayError } from './subgraphErrors.ts';
 import { unavailablePayload } from './unavailableResponse.ts';
 import { loadSupergraph } from './supergraph.ts';
@@ -150,6 +151,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       throw new Error(failed.map((f) => String(f.reason?.message ?? f.reason)).join('; '));
   });
   const httpServer = http.createServer(app);
+  const safelist = config.SAFELIST_FILE ? await loadSafelist(config.SAFELIST_FILE) : null;
+  if (safelist)
+    log.info({ operations: safelist.size }, 'safelist mode: only listed operations run');
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: isDev,
@@ -159,6 +163,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     includeStacktraceInErrorResponses: false,
     validationRules: armor.validationRules as never,
     parseOptions: { maxTokens: config.MAX_QUERY_TOKENS },
+    // APQ is on; in safelist mode its cache is the manifest and takes no registrations.
+    persistedQueries: safelist ? { cache: safelist.cache } : {},
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       errorReportingPlugin<GatewayContext>(),
@@ -167,6 +173,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       costLimitPlugin(config.MAX_QUERY_POINTS, metrics),
       metricsPlugin(metrics),
       auditPlugin<GatewayContext>(audit),
+      ...(safelist ? [safelist.plugin as ApolloServerPlugin<GatewayContext>] : []),
       isDev
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
         : ApolloServerPluginLandingPageDisabled(),
