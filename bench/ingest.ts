@@ -13,7 +13,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { loadConfig } from '../core/config.ts';
 import { CONTEXT_HEADER, signContext } from '../core/signedContext.ts';
-import { issueToken } from '../gateway/auth/jwt.ts';
+import { issueToken, jwtSettings } from '../gateway/auth/jwt.ts';
 import { addTenant, defineAttributes, upsertEntities } from '../hot/admin.ts';
 import { PartitionManager, addUtcDays, utcDay } from '../hot/partitions.ts';
 import {
@@ -172,10 +172,11 @@ async function main(): Promise<void> {
     children.push(await serveChild('oltp', oltpPort, env));
     children.push(await serveChild('gateway', gatewayPort, env));
     const config = loadConfig({});
-    const token = await issueToken(
-      { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
-      { tenantId: 'bench', subject: 'bench', roles: ['ingest'] },
-    );
+    const token = await issueToken(jwtSettings(config), {
+      tenantId: 'bench',
+      subject: 'bench',
+      roles: ['ingest'],
+    });
 
     await record('tidemark bulk NDJSON via gateway', ROWS, async () => {
       const summary = await upload(`http://127.0.0.1:${gatewayPort}/v1/ingest`, ndjson, {

@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { ROLES, type Role } from '../core/signedContext.ts';
-import { issueToken } from '../gateway/auth/jwt.ts';
+import { issueToken, jwtSettings } from '../gateway/auth/jwt.ts';
 import { addTenant } from '../hot/admin.ts';
 import { migrate, UnmigratedDatabaseError } from '../hot/migrate.ts';
 import { seedDemo } from '../embedded/demoSeed.ts';
@@ -149,7 +149,7 @@ export async function run(argv: string[]): Promise<number> {
       const ttl = values.ttl as string;
       if (!/^\d+[smhdw]$/.test(ttl)) throw new UsageError('--ttl must look like 30d, 12h, 15m');
       const token = await issueToken(
-        { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
+        jwtSettings(config),
         {
           tenantId: values.tenant as string,
           subject: (values.subject as string) ?? `dev@${values.tenant}`,

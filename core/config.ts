@@ -24,6 +24,7 @@ export const configSchema = z.object({
   TRINO_URL: z.url().optional(),
   JWT_SECRET: z.string().min(32).default('tidemark-dev-secret-change-me-in-production!!'),
   JWT_ISSUER: z.string().default('tidemark'),
+  JWKS_URL: z.url().optional(),
   JWT_AUDIENCE: z.string().default('tidemark'),
   CONTEXT_SECRET: z.string().min(32).default('tidemark-dev-context-secret-change-me!!'),
   CONTEXT_TTL_SECONDS: z.coerce.number().int().positive().default(30),

@@ -20,7 +20,7 @@ import { TidemarkError } from '../core/errors.ts';
 import { createServiceApp, listen, type RunningServer } from '../core/httpServer.ts';
 import type { Logger } from '../core/logger.ts';
 import { CONTEXT_HEADER, signContext, type RequestIdentity } from '../core/signedContext.ts';
-import { verifyBearer } from './auth/jwt.ts';
+import { jwtSettings, verifyBearer } from './auth/jwt.ts';
 import { bulkIngestHandler } from './bulkIngest.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { costLimitPlugin, enforceRateLimit, metricsPlugin } from './plugins.ts';
@@ -189,7 +189,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     bulkIngestHandler({
       rateLimit: (tenantId, requestId, res) =>
         enforceRateLimit(rateLimits, metrics, tenantId, 'ingest', requestId, log, res),
-      jwt: { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
+      jwt: jwtSettings(config),
       oltpIngestUrl: new URL('/v1/ingest', urls.oltp).toString(),
       contextSecret: config.CONTEXT_SECRET,
       contextTtlSeconds: config.CONTEXT_TTL_SECONDS,
@@ -205,10 +205,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
         const requestId = req.header('x-request-id') ?? randomUUID();
         let token;
         try {
-          token = await verifyBearer(
-            { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
-            req.header('authorization'),
-          );
+          token = await verifyBearer(jwtSettings(config), req.header('authorization'));
         } catch (err) {
           const message = err instanceof TidemarkError ? err.message : 'unauthenticated';
           metrics.rejections.inc({ reason: 'unauthenticated' });

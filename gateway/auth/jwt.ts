@@ -1,6 +1,8 @@
-// Bearer JWTs: verified with jose (HS256 shared secret in development; issuer,
-// audience and expiry always checked). The tenant comes only from a verified token.
-import { jwtVerify, SignJWT } from 'jose';
+// Bearer JWTs: verified with jose (HS256 shared secret in development, RS256/ES256
+// from a JWKS URL in production; issuer, audience and expiry always checked). The
+// tenant comes only from a verified token.
+import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
+import type { Config } from '../../core/config.ts';
 import { ErrorCode, TidemarkError } from '../../core/errors.ts';
 import { ROLES, type Role } from '../../core/signedContext.ts';
 
@@ -8,6 +10,30 @@ export interface JwtSettings {
   secret: string;
   issuer: string;
   audience: string;
+  /** Production: RS256/ES256 tokens checked against this JWKS (keys cached, rotated by kid). */
+  jwksUrl?: string;
+}
+
+/** The JWT settings from configuration. */
+export function jwtSettings(
+  config: Pick<Config, 'JWT_SECRET' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'JWKS_URL'>,
+): JwtSettings {
+  return {
+    secret: config.JWT_SECRET,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    jwksUrl: config.JWKS_URL,
+  };
+}
+
+const remoteKeySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+function remoteKeys(url: string): ReturnType<typeof createRemoteJWKSet> {
+  let set = remoteKeySets.get(url);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(url), { timeoutDuration: 3000, cooldownDuration: 30_000 });
+    remoteKeySets.set(url, set);
+  }
+  return set;
 }
 
 export interface VerifiedToken {
@@ -44,11 +70,13 @@ export async function verifyBearer(
   if (!match) throw unauthenticated('missing bearer token: send `Authorization: Bearer <jwt>`');
   let payload;
   try {
-    ({ payload } = await jwtVerify(match[1]!, key(settings.secret), {
-      issuer: settings.issuer,
-      audience: settings.audience,
-      algorithms: ['HS256'],
-    }));
+    const options = { issuer: settings.issuer, audience: settings.audience };
+    ({ payload } = settings.jwksUrl
+      ? await jwtVerify(match[1]!, remoteKeys(settings.jwksUrl), {
+          ...options,
+          algorithms: ['RS256', 'ES256'],
+        })
+      : await jwtVerify(match[1]!, key(settings.secret), { ...options, algorithms: ['HS256'] }));
   } catch (err) {
     const code = (err as { code?: string }).code;
     throw unauthenticated(code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'invalid token');

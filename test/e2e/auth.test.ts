@@ -1,6 +1,12 @@
 // Identity comes only from a verified token at the gateway; subgraphs serve nothing
 // without a valid gateway-signed context.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../core/httpServer.ts';
+import { createLogger } from '../../core/logger.ts';
+import { startGateway } from '../../gateway/server.ts';
 import { CONTEXT_HEADER, signContext } from '../../core/signedContext.ts';
 import { issueToken } from '../../gateway/auth/jwt.ts';
 import { upsertEntities } from '../../hot/admin.ts';
@@ -187,5 +193,82 @@ describe('internal errors', () => {
     expect(JSON.stringify(res.body)).not.toMatch(
       /permission|cold_files|SELECT|stack|olap|serviceName|127\.0\.0\.1/i,
     );
+  });
+});
+
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
+describe('production tokens from a JWKS', () => {
+  let db: TestDatabase;
+  let stack: Stack;
+  let jwks: http.Server;
+  let gateway: RunningServer;
+  let signing: PrivateKey;
+  let stranger: PrivateKey;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    stack = await startStack(db);
+    await createTenantDataset(db.dbs.operator, {
+      tenantId: 'prod',
+      timeZone: 'UTC',
+      entities: 1,
+      days: 2,
+      rowsPerDay: 2,
+      nowMs: NOW,
+      seed: 8,
+    });
+    const pair = await generateKeyPair('RS256');
+    signing = pair.privateKey;
+    stranger = (await generateKeyPair('RS256')).privateKey;
+    const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    jwks = http.createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', () => r()));
+    gateway = await startGateway({
+      config: {
+        ...stack.config,
+        JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`,
+      },
+      log: createLogger('silent'),
+      port: 0,
+      subgraphUrls: { oltp: `${stack.oltp.url}/graphql`, olap: `${stack.olap.url}/graphql` },
+    });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    jwks?.close();
+    await stack?.close();
+    await db?.drop();
+  });
+
+  const sign = (key: PrivateKey, kid = 'k1') =>
+    new SignJWT({ tid: 'prod', roles: ['viewer'] })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setSubject('svc')
+      .setIssuer(stack.config.JWT_ISSUER)
+      .setAudience(stack.config.JWT_AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(key);
+
+  it('accepts RS256 tokens signed by a key in the JWKS and refuses others, and HS256', async () => {
+    const url = `${gateway.url}/graphql`;
+    const ok = await stack.query<{ tenant: { id: string } }>(
+      await sign(signing),
+      '{ tenant { id } }',
+      {},
+      url,
+    );
+    expect(ok.body.data?.tenant.id).toBe('prod');
+    for (const token of [
+      await sign(stranger),
+      await sign(stranger, 'other-kid'),
+      await stack.token('prod'),
+    ]) {
+      const refused = await stack.query(token, '{ tenant { id } }', {}, url);
+      expect(refused.status).toBe(401);
+    }
   });
 });

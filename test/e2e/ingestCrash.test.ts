@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import type { RunningServer } from '../../core/httpServer.ts';
-import { issueToken } from '../../gateway/auth/jwt.ts';
+import { issueToken, jwtSettings } from '../../gateway/auth/jwt.ts';
 import { startGateway } from '../../gateway/server.ts';
 import { addTenant, defineAttributes, upsertEntities } from '../../hot/admin.ts';
 import { PartitionManager, addUtcDays, utcDay } from '../../hot/partitions.ts';
@@ -104,10 +104,11 @@ describe('a kill -9 of the OLTP process during a bulk upload', () => {
         olap: 'http://127.0.0.1:9/graphql',
       },
     });
-    token = await issueToken(
-      { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE },
-      { tenantId: 'k', subject: 't', roles: ['ingest'] },
-    );
+    token = await issueToken(jwtSettings(config), {
+      tenantId: 'k',
+      subject: 't',
+      roles: ['ingest'],
+    });
   });
   afterAll(async () => {
     oltp?.kill('SIGKILL');
