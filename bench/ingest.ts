@@ -249,7 +249,11 @@ async function main(): Promise<void> {
     console.log(report);
     await writeSection('Ingest (`npm run bench:ingest`)', report);
   } finally {
-    for (const c of children) c.kill();
+    await Promise.all(
+      children.map(
+        (c) => new Promise((r) => (c.exitCode !== null ? r(null) : (c.once('exit', r), c.kill()))),
+      ),
+    );
     await operator.end();
     await rm(work, { recursive: true, force: true });
     await db.close();
