@@ -1,0 +1,67 @@
+// With REDIS_URL, gateway instances share one budget per tenant. Needs a Redis: set
+// TEST_REDIS_URL (CI does, to the machine's Redis); without it this suite is skipped
+// and says why.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { createLogger } from '../../core/logger.ts';
+import type { RunningServer } from '../../core/httpServer.ts';
+import { startGateway } from '../../gateway/server.ts';
+import { createTenantDataset } from '../support/fixtures.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+
+describe.skipIf(!REDIS_URL)(
+  'rate limits shared through Redis (skipped: TEST_REDIS_URL is not set)',
+  () => {
+    let db: TestDatabase;
+    let stack: Stack;
+    let second: RunningServer;
+    const tenantId = `redis-${Date.now().toString(36)}`;
+
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      stack = await startStack(db, { REDIS_URL: REDIS_URL!, RATE_LIMIT_QUERY_PER_SECOND: '6' });
+      await createTenantDataset(db.dbs.operator, {
+        tenantId,
+        timeZone: 'UTC',
+        entities: 1,
+        days: 1,
+        rowsPerDay: 1,
+        nowMs: Date.now(),
+        seed: 3,
+      });
+      second = await startGateway({
+        config: stack.config,
+        log: createLogger('silent'),
+        port: 0,
+        subgraphUrls: { oltp: `${stack.oltp.url}/graphql`, olap: `${stack.olap.url}/graphql` },
+      });
+    });
+    afterAll(async () => {
+      await second?.close();
+      await stack?.close();
+      await db?.drop();
+      const redis = new Redis(REDIS_URL!);
+      await redis.del(`tidemark:rl:query:${tenantId}`);
+      redis.disconnect();
+    });
+
+    it('counts requests to two gateway instances against one budget', async () => {
+      const token = await stack.token(tenantId);
+      const urls = [stack.gateway.url, second.url];
+      const statuses = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          fetch(`${urls[i % 2]}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+            body: JSON.stringify({ query: '{ tenant { id } }' }),
+          }).then((r) => r.status),
+        ),
+      );
+      expect(statuses.filter((s) => s === 200)).toHaveLength(6);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(6);
+    });
+  },
+);
