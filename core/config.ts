@@ -52,6 +52,7 @@ export const configSchema = z.object({
   RATE_LIMIT_INGEST_PER_SECOND: z.coerce.number().int().positive().default(20),
   REDIS_URL: z.string().optional(),
   SAFELIST_FILE: z.string().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   INGEST_MIN_TIMESTAMP: z.iso.datetime({ offset: true }).default('2000-01-01T00:00:00Z'),
 });

@@ -17,6 +17,7 @@ import { errorReportingPlugin } from '../core/errorPlugin.ts';
 import { auditPlugin, type AuditedContext } from './audit/auditPlugin.ts';
 import { AuditSink } from './audit/auditSink.ts';
 import { TidemarkError } from '../core/errors.ts';
+import { startTracing } from '../core/tracing.ts';
 import { createServiceApp, listen, type RunningServer } from '../core/httpServer.ts';
 import type { Logger } from '../core/logger.ts';
 import { CONTEXT_HEADER, signContext, type RequestIdentity } from '../core/signedContext.ts';
@@ -103,6 +104,9 @@ function disableGatewayTelemetry(): void {
 export async function startGateway(options: GatewayOptions): Promise<RunningServer> {
   const { config, log } = options;
   disableGatewayTelemetry();
+  const flushTraces = config.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? startTracing('tidemark-gateway', config.OTEL_EXPORTER_OTLP_ENDPOINT)
+    : async () => undefined;
   const metrics = new GatewayMetrics();
   const rateLimits = createRateLimits({
     queryPerSecond: config.RATE_LIMIT_QUERY_PER_SECOND,
@@ -228,5 +232,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     await apollo.stop();
     await audit.close();
     await rateLimits.close();
+    await flushTraces();
   });
 }
