@@ -18,6 +18,7 @@ import {
   machine,
   openBenchDatabase,
   serveChild,
+  stopChildren,
   table,
   writeSection,
 } from './support.ts';
@@ -165,11 +166,7 @@ async function main(): Promise<void> {
     if (errors + crossTenant > 0) process.exitCode = 1;
   } finally {
     // Services first, so no connection of theirs sees the database go away.
-    await Promise.all(
-      children.map(
-        (c) => new Promise((r) => (c.exitCode !== null ? r(null) : (c.once('exit', r), c.kill()))),
-      ),
-    );
+    await stopChildren(children);
     await pool.end();
     await rm(lake, { recursive: true, force: true });
     await db.close();

@@ -22,6 +22,7 @@ import {
   machine,
   openBenchDatabase,
   serveChild,
+  stopChildren,
   table,
   writeSection,
 } from './support.ts';
@@ -249,11 +250,7 @@ async function main(): Promise<void> {
     console.log(report);
     await writeSection('Ingest (`npm run bench:ingest`)', report);
   } finally {
-    await Promise.all(
-      children.map(
-        (c) => new Promise((r) => (c.exitCode !== null ? r(null) : (c.once('exit', r), c.kill()))),
-      ),
-    );
+    await stopChildren(children);
     await operator.end();
     await rm(work, { recursive: true, force: true });
     await db.close();

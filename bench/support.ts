@@ -96,6 +96,18 @@ export async function serveChild(
   throw new Error(`${service} did not start`);
 }
 
+/** Stops service children and waits until they are gone (before their database is). */
+export async function stopChildren(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.exitCode !== null ? resolve() : (c.once('exit', () => resolve()), c.kill()),
+        ),
+    ),
+  );
+}
+
 /** Replaces (or adds) one section of bench/RESULTS.md, keeping the others. */
 export async function writeSection(title: string, body: string): Promise<void> {
   let text = '';

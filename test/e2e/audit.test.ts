@@ -5,8 +5,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_SIGNATURE_HEADER } from '../../core/auditRecord.ts';
-import { createLogger } from '../../core/logger.ts';
-import { startGateway } from '../../gateway/server.ts';
 import { createTenantDataset } from '../support/fixtures.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
@@ -116,12 +114,7 @@ describe('audit log', () => {
   });
 
   it('flushes every queued record on graceful shutdown', async () => {
-    const gateway = await startGateway({
-      config: stack.config,
-      log: createLogger('silent'),
-      port: 0,
-      subgraphUrls: { oltp: `${stack.oltp.url}/graphql`, olap: `${stack.olap.url}/graphql` },
-    });
+    const gateway = await stack.extraGateway();
     const token = await stack.token('aud');
     for (let i = 0; i < 5; i++)
       await stack.query(token, `query Burst${i} { tenant { id } }`, {}, `${gateway.url}/graphql`);
@@ -135,13 +128,10 @@ describe('audit log', () => {
   it('answers at full speed while the audit store hangs', async () => {
     const hung = http.createServer(() => undefined);
     await new Promise<void>((r) => hung.listen(0, '127.0.0.1', () => r()));
-    const gateway = await startGateway({
-      config: stack.config,
-      log: createLogger('silent'),
-      port: 0,
-      subgraphUrls: { oltp: `${stack.oltp.url}/graphql`, olap: `${stack.olap.url}/graphql` },
-      auditUrl: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/internal/audit`,
-    });
+    const gateway = await stack.extraGateway(
+      {},
+      { auditUrl: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/internal/audit` },
+    );
     try {
       const token = await stack.token('aud');
       const started = Date.now();

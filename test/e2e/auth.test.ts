@@ -5,8 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../core/httpServer.ts';
-import { createLogger } from '../../core/logger.ts';
-import { startGateway } from '../../gateway/server.ts';
 import { CONTEXT_HEADER, signContext } from '../../core/signedContext.ts';
 import { issueToken } from '../../gateway/auth/jwt.ts';
 import { upsertEntities } from '../../hot/admin.ts';
@@ -227,14 +225,8 @@ describe('production tokens from a JWKS', () => {
       res.end(JSON.stringify({ keys: [publicJwk] }));
     });
     await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', () => r()));
-    gateway = await startGateway({
-      config: {
-        ...stack.config,
-        JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`,
-      },
-      log: createLogger('silent'),
-      port: 0,
-      subgraphUrls: { oltp: `${stack.oltp.url}/graphql`, olap: `${stack.olap.url}/graphql` },
+    gateway = await stack.extraGateway({
+      JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`,
     });
   });
   afterAll(async () => {

@@ -2,8 +2,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../core/logger.ts';
-import { startGateway } from '../../gateway/server.ts';
 import { runTierPass } from '../../tiering/tierPass.ts';
 import { createTenantDataset } from '../support/fixtures.ts';
 import { startStack, type Stack } from '../support/stack.ts';
@@ -205,12 +203,10 @@ describe('graceful degradation when the OLAP subgraph is down or slow', () => {
     const hung = http.createServer(() => undefined);
     await new Promise<void>((r) => hung.listen(0, '127.0.0.1', () => r()));
     const { port } = hung.address() as AddressInfo;
-    const gateway = await startGateway({
-      config: { ...stack.config, SUBGRAPH_TIMEOUT_MS: 400 },
-      log: createLogger('silent'),
-      port: 0,
-      subgraphUrls: { oltp: `${stack.oltp.url}/graphql`, olap: `http://127.0.0.1:${port}/graphql` },
-    });
+    const gateway = await stack.extraGateway(
+      { SUBGRAPH_TIMEOUT_MS: 400 },
+      { olapUrl: `http://127.0.0.1:${port}/graphql` },
+    );
     try {
       const started = Date.now();
       const res = await stack.query<{ entity: { name: string; series: unknown } }>(

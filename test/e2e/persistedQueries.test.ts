@@ -4,9 +4,7 @@ import { writeFile, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../core/logger.ts';
 import type { RunningServer } from '../../core/httpServer.ts';
-import { startGateway } from '../../gateway/server.ts';
 import { createTenantDataset } from '../support/fixtures.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
@@ -43,12 +41,7 @@ describe('persisted queries', () => {
         operations: [{ id: sha256(LISTED), name: 'Listed', type: 'query', body: LISTED }],
       }),
     );
-    safelisted = await startGateway({
-      config: { ...stack.config, SAFELIST_FILE: manifest },
-      log: createLogger('silent'),
-      port: 0,
-      subgraphUrls: { oltp: `${stack.oltp.url}/graphql`, olap: `${stack.olap.url}/graphql` },
-    });
+    safelisted = await stack.extraGateway({ SAFELIST_FILE: manifest });
   });
   afterAll(async () => {
     await safelisted?.close();

@@ -3,9 +3,7 @@
 // and says why.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createLogger } from '../../core/logger.ts';
 import type { RunningServer } from '../../core/httpServer.ts';
-import { startGateway } from '../../gateway/server.ts';
 import { createTenantDataset } from '../support/fixtures.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
@@ -32,12 +30,7 @@ describe.skipIf(!REDIS_URL)(
         nowMs: Date.now(),
         seed: 3,
       });
-      second = await startGateway({
-        config: stack.config,
-        log: createLogger('silent'),
-        port: 0,
-        subgraphUrls: { oltp: `${stack.oltp.url}/graphql`, olap: `${stack.olap.url}/graphql` },
-      });
+      second = await stack.extraGateway();
     });
     afterAll(async () => {
       await second?.close();

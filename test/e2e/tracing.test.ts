@@ -2,8 +2,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../core/logger.ts';
-import { startGateway } from '../../gateway/server.ts';
 import { createTenantDataset } from '../support/fixtures.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
@@ -45,14 +43,8 @@ describe('OpenTelemetry traces', () => {
   });
 
   it('exports the gateway’s request and per-subgraph fetch spans', async () => {
-    const gateway = await startGateway({
-      config: {
-        ...stack.config,
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
-      },
-      log: createLogger('silent'),
-      port: 0,
-      subgraphUrls: { oltp: `${stack.oltp.url}/graphql`, olap: `${stack.olap.url}/graphql` },
+    const gateway = await stack.extraGateway({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
     });
     const res = await stack.query(
       await stack.token('otel'),

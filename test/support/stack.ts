@@ -35,6 +35,11 @@ export interface Stack {
   olap: RunningServer;
   tierDeps: TierPassDeps;
   token(tenantId: string, role?: Role): Promise<string>;
+  /** Another gateway over this stack's subgraphs, with configuration overrides. */
+  extraGateway(
+    overrides?: Partial<Config>,
+    options?: { olapUrl?: string; auditUrl?: string },
+  ): Promise<RunningServer>;
   query<T = Record<string, unknown>>(
     token: string | null,
     query: string,
@@ -78,6 +83,14 @@ export async function startStack(
     oltp,
     olap,
     tierDeps: { pool: db.dbs.operator, engine, workDir: `${lake}-work`, log },
+    extraGateway: (overrides = {}, extra = {}) =>
+      startGateway({
+        config: { ...config, ...overrides },
+        log,
+        port: 0,
+        subgraphUrls: { oltp: `${oltp.url}/graphql`, olap: extra.olapUrl ?? `${olap.url}/graphql` },
+        auditUrl: extra.auditUrl,
+      }),
     token: (tenantId, role = 'viewer') =>
       issueToken(jwt, { tenantId, subject: `test@${tenantId}`, roles: [role] }, '1h'),
     async query(token, query, variables, url = `${gateway.url}/graphql`) {
