@@ -18,7 +18,8 @@ import {
   type Bucket,
 } from '../../../core/buckets.ts';
 import { badInput, ErrorCode, TidemarkError } from '../../../core/errors.ts';
-import type { ColdEngine, ColdFile, SeriesQuery } from '../../../cold/engine.ts';
+import type { ColdEngine, SeriesQuery } from '../../../cold/engine.ts';
+import { ColdPartialsCache, type RangedColdFile } from './coldPartialsCache.ts';
 import { withTenant } from '../../../hot/database.ts';
 import { hotSeriesPartials } from '../../../hot/hotQueries.ts';
 
@@ -54,7 +55,7 @@ interface Snapshot {
   timeZone: string;
   attributeKey: number;
   entityKeys: Map<string, number>;
-  coldFiles: ColdFile[];
+  coldFiles: RangedColdFile[];
   hot: KeyedPartial[];
 }
 
@@ -63,6 +64,7 @@ export class TierRouter {
     private readonly pool: pg.Pool,
     private readonly engine: ColdEngine,
     private readonly limits: RouterLimits,
+    readonly cache = new ColdPartialsCache(),
   ) {}
 
   /** Checks arguments and cost before any engine runs. */
@@ -129,8 +131,10 @@ export class TierRouter {
           timeZone: row.time_zone,
           offsets: offsetTimeline(row.time_zone, args.fromMs, args.toMs),
         };
-        const { rows: files } = await c.query<ColdFile>(
-          `SELECT tenant_id AS "tenantId", to_char(day, 'YYYY-MM-DD') AS day, path, row_count AS "rowCount"
+        const { rows: files } = await c.query<RangedColdFile>(
+          `SELECT tenant_id AS "tenantId", to_char(day, 'YYYY-MM-DD') AS day, path, row_count AS "rowCount",
+                  floor(extract(epoch FROM min_ts) * 1000)::bigint AS "minTsMs",
+                  ceil(extract(epoch FROM max_ts) * 1000)::bigint AS "maxTsMs"
              FROM cold_files WHERE tenant_id = $1 AND min_ts < $3 AND max_ts >= $2`,
           [tenantId, new Date(args.fromMs), new Date(args.toMs)],
         );
@@ -146,20 +150,27 @@ export class TierRouter {
       { readOnly: true, repeatableRead: true, lockTables: ['observations'] },
     );
 
-    const coldQuery: SeriesQuery = {
-      tenantId,
-      attributeKey: snapshot.attributeKey,
-      entityKeys: [...snapshot.entityKeys.values()],
-      fromMs: args.fromMs,
-      toMs: args.toMs,
-      bucket: kind,
-      timeZone: snapshot.timeZone,
-      offsets: offsetTimeline(snapshot.timeZone, args.fromMs, args.toMs),
-    };
-    const cold =
-      snapshot.coldFiles.length > 0
-        ? await this.engine.seriesPartials(snapshot.coldFiles, coldQuery, signal)
-        : [];
+    let cold: KeyedPartial[] = [];
+    if (snapshot.coldFiles.length > 0) {
+      const base = {
+        tenantId,
+        attributeKey: snapshot.attributeKey,
+        entityKeys: [...snapshot.entityKeys.values()],
+        fromMs: args.fromMs,
+        toMs: args.toMs,
+        bucket: kind,
+        timeZone: snapshot.timeZone,
+      };
+      const range = ColdPartialsCache.clamp(snapshot.coldFiles, base);
+      const coldQuery: SeriesQuery = {
+        ...base,
+        ...range,
+        offsets: offsetTimeline(snapshot.timeZone, range.fromMs, range.toMs),
+      };
+      cold = await this.cache.get(snapshot.coldFiles, coldQuery, () =>
+        this.engine.seriesPartials(snapshot.coldFiles, coldQuery, signal),
+      );
+    }
 
     const tiers: Tier[] = [];
     if (snapshot.coldFiles.length > 0) tiers.push('COLD');

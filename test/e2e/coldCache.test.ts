@@ -1,0 +1,83 @@
+// Repeating a dashboard query does not touch the cold engine; late rows are counted at
+// once (hot), and once tiered into a new file they are read from cold, exactly once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTierPass } from '../../tiering/tierPass.ts';
+import { createTenantDataset, insertRows, type Dataset } from '../support/fixtures.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
+
+const NOW = Date.parse('2026-11-20T12:00:00Z');
+const DAY = 86_400_000;
+
+describe('the cold-partials cache', () => {
+  let db: TestDatabase;
+  let stack: Stack;
+  let dataset: Dataset;
+  let token: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    stack = await startStack(db);
+    dataset = await createTenantDataset(db.dbs.operator, {
+      tenantId: 'cache',
+      timeZone: 'Europe/Berlin',
+      entities: 4,
+      days: 40,
+      rowsPerDay: 6,
+      nowMs: NOW,
+      seed: 12,
+    });
+    await runTierPass(stack.tierDeps, { nowMs: NOW });
+    token = await stack.token('cache');
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await db?.drop();
+  });
+
+  const dashboard = async (toMs = NOW): Promise<number> => {
+    const res = await stack.query<{
+      entities: { nodes: { series: { points: { count: number }[] } }[] };
+    }>(
+      token,
+      `query($to: DateTimeISO!) { entities { nodes { series(attribute: "value", from: "2026-10-15T00:00:00Z", to: $to, bucket: DAY) { points { count } } } } }`,
+      { to: new Date(toMs).toISOString() },
+    );
+    expect(res.body.errors).toBeUndefined();
+    return res.body.data!.entities.nodes.reduce(
+      (n, e) => n + e.series.points.reduce((m, p) => m + p.count, 0),
+      0,
+    );
+  };
+  const expected = (toMs = NOW): number =>
+    dataset.rows.filter((r) => r.tsMs >= Date.parse('2026-10-15T00:00:00Z') && r.tsMs < toMs)
+      .length;
+
+  it('answers a repeated dashboard, and one whose `to` moved through hot time, without the cold engine', async () => {
+    const before = stack.engine.queryCount;
+    expect(await dashboard()).toBe(expected());
+    expect(stack.engine.queryCount).toBe(before + 1);
+    expect(await dashboard()).toBe(expected());
+    expect(await dashboard(NOW - 3_600_000)).toBe(expected(NOW - 3_600_000));
+    expect(stack.engine.queryCount).toBe(before + 1);
+  });
+
+  it('counts a late row at once, and exactly once after it is tiered into a new file', async () => {
+    await insertRows(db.dbs.operator, dataset, [
+      {
+        tenantId: 'cache',
+        attributeKey: dataset.attributeKey,
+        entityKey: dataset.entityKeys.get('e-001')!,
+        tsMs: NOW - 20 * DAY + 777,
+        value: 1,
+      },
+    ]);
+    const before = stack.engine.queryCount;
+    expect(await dashboard()).toBe(expected());
+    expect(stack.engine.queryCount).toBe(before); // cold files unchanged: still cached
+    await runTierPass(stack.tierDeps, { nowMs: NOW });
+    const afterPass = stack.engine.queryCount; // the pass itself ran engine queries
+    expect(await dashboard()).toBe(expected());
+    expect(stack.engine.queryCount).toBe(afterPass + 1); // the new file changed the key
+  });
+});
