@@ -3,16 +3,15 @@
 // watermark, drop the partition. Late rows of cold days wait in the default partition
 // and move the same way. Any crash leaves rows counted exactly once: uncommitted files
 // are invisible (not in the manifest) and removed by the next pass.
-import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import type { Logger } from '../core/logger.ts';
-import type { ColdEngine, RowFingerprint, WrittenFile } from '../cold/engine.ts';
-import { EPOCH_US, hotFingerprint } from '../hot/hotQueries.ts';
+import type { ColdEngine } from '../cold/engine.ts';
 import { addUtcDays, listPartitions, utcDay, type HotPartition } from '../hot/partitions.ts';
+import { copyTenantDay, recordFiles, type CopiedFile } from './copyTenantDay.ts';
+
+export { VerificationError } from './copyTenantDay.ts';
 
 /** Step boundaries where tests inject faults. */
 export type TierStep = 'frozen' | 'written' | 'verified' | 'committed';
@@ -49,16 +48,6 @@ export type TierPassResult =
     };
 
 const PASS_LOCK = `hashtext('tidemark.tiering')`;
-
-export class VerificationError extends Error {
-  constructor(day: string, tenantId: string, source: RowFingerprint, written: RowFingerprint) {
-    super(
-      `cold copy of ${tenantId}/${day} does not match its source: ` +
-        `${written.rowCount} rows [${written.checksum}] vs ${source.rowCount} rows [${source.checksum}]`,
-    );
-    this.name = 'VerificationError';
-  }
-}
 
 export async function runTierPass(
   deps: TierPassDeps,
@@ -186,67 +175,6 @@ async function removeOrphans(deps: TierPassDeps): Promise<number> {
     }
   }
   return removed;
-}
-
-interface CopiedFile extends WrittenFile {
-  tenantId: string;
-}
-
-/**
- * Extracts one tenant's rows of a day from `source`, writes a cold file and verifies it
- * against the source fingerprint taken in the same snapshot.
- */
-async function copyTenantDay(
-  deps: TierPassDeps,
-  client: pg.PoolClient,
-  args: { source: string; day: string; tenantId: string; passId: number; workDir: string },
-): Promise<CopiedFile> {
-  const { source, day, tenantId } = args;
-  const dayStart = `${day}T00:00:00Z`;
-  const dayEnd = `${addUtcDays(day, 1)}T00:00:00Z`;
-  const where = `tenant_id = ${client.escapeLiteral(tenantId)} AND ts >= '${dayStart}' AND ts < '${dayEnd}'`;
-  const extractPath = path.join(args.workDir, `${tenantId}-${day}.csv`);
-  await pipeline(
-    client.query(
-      copyTo(
-        `COPY (SELECT tenant_id, attribute_key, entity_key, ${EPOCH_US},
-                      num, str, bool FROM ${source} WHERE ${where}) TO STDOUT (FORMAT csv)`,
-      ),
-    ),
-    createWriteStream(extractPath),
-  );
-  // The source fingerprint (PostgreSQL) and the cold write (the engine) run side by
-  // side; the written file's fingerprint is read back from the file itself.
-  const [expected, written] = await Promise.all([
-    hotFingerprint(client, source, where, []),
-    deps.engine.writeTenantDay({
-      tenantId,
-      day,
-      extractPath,
-      fileTag: `pass-${args.passId}-${source}`,
-    }),
-  ]);
-  await rm(extractPath, { force: true });
-  if (written.rowCount !== expected.rowCount || written.checksum !== expected.checksum) {
-    await deps.engine.deleteFile(written.path);
-    throw new VerificationError(day, tenantId, expected, written);
-  }
-  return { ...written, tenantId };
-}
-
-async function recordFiles(
-  client: pg.PoolClient,
-  day: string,
-  passId: number,
-  files: CopiedFile[],
-): Promise<void> {
-  for (const f of files) {
-    await client.query(
-      `INSERT INTO cold_files (tenant_id, day, path, row_count, checksum, min_ts, max_ts, bytes, pass_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [f.tenantId, day, f.path, f.rowCount, f.checksum, f.minTs, f.maxTs, f.bytes, passId],
-    );
-  }
 }
 
 async function tierPartition(
