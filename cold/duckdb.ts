@@ -1,7 +1,8 @@
 // Embedded cold engine: DuckDB reading and writing zstd Parquet under a local lake
 // directory, one file per tenant-day and tiering pass, sorted by
 // (tenant, attribute, entity, ts).
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { KeyedPartial } from '../core/aggregates.ts';
@@ -168,6 +169,11 @@ export class DuckDbEngine implements ColdEngine {
       max: Number(r.mx),
       sumSquares: Number(r.ss),
     }));
+  }
+
+  async ping(): Promise<void> {
+    await access(this.lakeDir, constants.R_OK | constants.W_OK);
+    await this.withConnection((c) => c.run('SELECT 1'));
   }
 
   async listFiles(): Promise<string[]> {

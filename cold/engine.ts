@@ -60,6 +60,8 @@ export interface ColdEngine {
   /** Every data file present in storage, committed or not (for orphan clean-up). */
   listFiles(): Promise<string[]>;
   deleteFile(path: string): Promise<void>;
+  /** Throws when the engine cannot answer (for /ready). */
+  ping(): Promise<void>;
   /** Statements run so far; tests use it to prove batching and caching. */
   readonly queryCount: number;
   close(): Promise<void>;

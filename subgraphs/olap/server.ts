@@ -27,6 +27,7 @@ export async function startOlapSubgraph(
     port,
     readiness: async () => {
       await dbs.app.query('SELECT 1');
+      await engine.ping();
     },
     createContext: (identity, requestLog) =>
       createOlapContext(router, dbs.app, identity, requestLog),
