@@ -204,6 +204,23 @@ describe('ingest batches', () => {
     expect(await count()).toBe(before + 100);
   });
 
+  it('completes more concurrent batches than the pool has connections', async () => {
+    const before = await count();
+    const batches = Array.from({ length: 15 }, (_, b) =>
+      rows(
+        Array.from({ length: 300 }, (_, i) => ({
+          entity: i % 2 ? 'pump-7' : 'pump-8',
+          attribute: 'temp',
+          ts: ts(),
+          value: b + i,
+        })),
+      ),
+    );
+    const results = await Promise.all(batches.map((r) => batch.run(r, { bounds, chunkSize: 100 })));
+    expect(results.every((r) => r.accepted === 300)).toBe(true);
+    expect(await count()).toBe(before + 15 * 300);
+  });
+
   it('keeps idempotency keys per tenant', async () => {
     const other = new IngestBatch(db.dbs.app, 'other');
     const r = await other.run(rows([{ entity: 'pump-7', attribute: 'temp', ts: ts(), value: 1 }]), {

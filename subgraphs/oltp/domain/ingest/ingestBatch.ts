@@ -99,7 +99,7 @@ export class IngestBatch {
 
   /**
    * Two loops overlap so both cores work: a producer parses and validates chunks
-   * (entity lookups on a second, read-only connection), while the consumer streams
+   * (entity lookups queue on the same connection), while the consumer streams
    * the previous chunk into PostgreSQL and moves it into `observations`.
    */
   private async stageAndInsert(
@@ -139,15 +139,11 @@ export class IngestBatch {
         if (typeof id === 'string' && !entities.has(id)) missing.add(id);
       }
       if (missing.size === 0) return;
-      const found = await withTenant(
-        this.pool,
-        tenantId,
-        (c) =>
-          c.query<{ id: string; entity_key: number }>(
-            `SELECT id, entity_key FROM entities WHERE tenant_id = $1 AND id = ANY($2::text[])`,
-            [tenantId, [...missing]],
-          ),
-        { readOnly: true },
+      // On the batch's own connection (queued behind any COPY in flight): a second
+      // connection per batch could exhaust the pool under concurrent uploads.
+      const found = await client.query<{ id: string; entity_key: number }>(
+        `SELECT id, entity_key FROM entities WHERE tenant_id = $1 AND id = ANY($2::text[])`,
+        [tenantId, [...missing]],
       );
       for (const e of found.rows) entities.set(e.id, e.entity_key);
     };
