@@ -118,10 +118,7 @@ async function runLocked(deps: TierPassDeps, options: TierPassOptions): Promise<
     for (const partition of partitions) {
       days.push(await tierPartition(deps, { passId, partition, workDir, onStep: options.onStep }));
     }
-    await pool.query(
-      `UPDATE tier_watermark SET cold_before = greatest(cold_before, $1::date::timestamp AT TIME ZONE 'UTC'), updated_at = now()`,
-      [cutoffDay],
-    );
+    await advanceWatermark(pool, cutoffDay);
     for (const late of await lateRowDays(pool, cutoffDay)) {
       days.push(
         await tierLateRows(deps, { passId, day: late.day, workDir, onStep: options.onStep }),
@@ -202,28 +199,18 @@ async function tierPartition(
     const { rows } = await client.query<{ tenant_id: string }>(
       `SELECT t.id AS tenant_id FROM tenants t WHERE EXISTS (SELECT 1 FROM ${name} o WHERE o.tenant_id = t.id)`,
     );
-    const files: CopiedFile[] = [];
-    for (const { tenant_id: tenantId } of rows) {
-      files.push(
-        await copyTenantDay(deps, client, {
-          source: name,
-          day,
-          tenantId,
-          passId: args.passId,
-          workDir: args.workDir,
-        }),
-      );
-      await args.onStep?.('written', { day, tenantId });
-    }
+    const files = await copyTenants(
+      deps,
+      client,
+      { ...args, source: name, day },
+      rows.map((r) => r.tenant_id),
+    );
     await client.query('COMMIT');
     await args.onStep?.('verified', { day });
 
     await client.query('BEGIN');
     await recordFiles(client, day, args.passId, files);
-    await client.query(
-      `UPDATE tier_watermark SET cold_before = greatest(cold_before, $1::date::timestamp AT TIME ZONE 'UTC'), updated_at = now()`,
-      [addUtcDays(day, 1)],
-    );
+    await advanceWatermark(client, addUtcDays(day, 1));
     await client.query(`DROP TABLE ${name}`);
     await client.query('COMMIT');
     await args.onStep?.('committed', { day });
@@ -236,6 +223,35 @@ async function tierPartition(
   } finally {
     client.release();
   }
+}
+
+/** Copies each tenant's rows of a day out of `source`, one verified file each. */
+async function copyTenants(
+  deps: TierPassDeps,
+  client: pg.PoolClient,
+  args: {
+    source: string;
+    day: string;
+    passId: number;
+    workDir: string;
+    onStep: TierPassOptions['onStep'];
+  },
+  tenantIds: string[],
+): Promise<CopiedFile[]> {
+  const files: CopiedFile[] = [];
+  for (const tenantId of tenantIds) {
+    files.push(await copyTenantDay(deps, client, { ...args, tenantId }));
+    await args.onStep?.('written', { day: args.day, tenantId });
+  }
+  return files;
+}
+
+/** Days before `day` (UTC midnight) belong to the cold tier; the watermark never moves back. */
+async function advanceWatermark(db: pg.Pool | pg.PoolClient, day: string): Promise<void> {
+  await db.query(
+    `UPDATE tier_watermark SET cold_before = greatest(cold_before, $1::date::timestamp AT TIME ZONE 'UTC'), updated_at = now()`,
+    [day],
+  );
 }
 
 async function tierLateRows(
@@ -256,19 +272,12 @@ async function tierLateRows(
       `SELECT DISTINCT tenant_id FROM observations_default WHERE ts >= $1 AND ts < $2`,
       [dayStart, dayEnd],
     );
-    const files: CopiedFile[] = [];
-    for (const { tenant_id: tenantId } of rows) {
-      files.push(
-        await copyTenantDay(deps, client, {
-          source: 'observations_default',
-          day,
-          tenantId,
-          passId: args.passId,
-          workDir: args.workDir,
-        }),
-      );
-      await args.onStep?.('written', { day, tenantId });
-    }
+    const files = await copyTenants(
+      deps,
+      client,
+      { ...args, source: 'observations_default' },
+      rows.map((r) => r.tenant_id),
+    );
     await args.onStep?.('verified', { day });
     await recordFiles(client, day, args.passId, files);
     const deleted = await client.query(

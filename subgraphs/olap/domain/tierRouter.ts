@@ -52,8 +52,8 @@ export interface RouterLimits {
 const MAX_RANGE_MS = 20 * 366 * 86_400_000;
 
 interface Snapshot {
-  timeZone: string;
-  attributeKey: number;
+  /** The query as the hot tier ran it; the cold side narrows its range. */
+  query: SeriesQuery;
   entityKeys: Map<string, number>;
   coldFiles: RangedColdFile[];
   hot: KeyedPartial[];
@@ -139,33 +139,19 @@ export class TierRouter {
           [tenantId, new Date(args.fromMs), new Date(args.toMs)],
         );
         const hot = await hotSeriesPartials(c, query);
-        return {
-          timeZone: row.time_zone,
-          attributeKey: row.attribute_key,
-          entityKeys,
-          coldFiles: files,
-          hot,
-        };
+        return { query, entityKeys, coldFiles: files, hot };
       },
       { readOnly: true, repeatableRead: true, lockTables: ['observations'] },
     );
 
+    const { timeZone } = snapshot.query;
     let cold: KeyedPartial[] = [];
     if (snapshot.coldFiles.length > 0) {
-      const base = {
-        tenantId,
-        attributeKey: snapshot.attributeKey,
-        entityKeys: [...snapshot.entityKeys.values()],
-        fromMs: args.fromMs,
-        toMs: args.toMs,
-        bucket: kind,
-        timeZone: snapshot.timeZone,
-      };
-      const range = ColdPartialsCache.clamp(snapshot.coldFiles, base);
+      const range = ColdPartialsCache.clamp(snapshot.coldFiles, snapshot.query);
       const coldQuery: SeriesQuery = {
-        ...base,
+        ...snapshot.query,
         ...range,
-        offsets: offsetTimeline(snapshot.timeZone, range.fromMs, range.toMs),
+        offsets: offsetTimeline(timeZone, range.fromMs, range.toMs),
       };
       cold = await this.cache.get(snapshot.coldFiles, coldQuery, () =>
         this.engine.seriesPartials(snapshot.coldFiles, coldQuery, signal),
@@ -178,7 +164,7 @@ export class TierRouter {
     const byEntity = new Map<number, Map<number, Partial>>();
     for (const p of [...cold, ...snapshot.hot]) {
       if (p.count === 0) continue;
-      const start = keyToStart(p.bucketKey, args.bucket, snapshot.timeZone);
+      const start = keyToStart(p.bucketKey, args.bucket, timeZone);
       const buckets = byEntity.get(p.entityKey) ?? new Map<number, Partial>();
       const existing = buckets.get(start);
       buckets.set(start, existing ? mergePartials(existing, p) : p);
@@ -193,12 +179,12 @@ export class TierRouter {
         .map(([start, partial]) => ({
           ...summarize(partial),
           start: new Date(start),
-          localStart: toLocalIso(start, snapshot.timeZone),
+          localStart: toLocalIso(start, timeZone),
         }));
       return {
         attribute: args.attribute,
         bucket: args.bucket,
-        timeZone: snapshot.timeZone,
+        timeZone,
         points,
         tiers,
       };
