@@ -95,3 +95,8 @@ export function maskError(
     extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
   };
 }
+
+/** A GraphQL-shaped error body for plain HTTP routes (bulk ingest, internal endpoints). */
+export function errorBody(code: string, message: string, requestId?: string): object {
+  return { errors: [{ message, extensions: { code, ...(requestId ? { requestId } : {}) } }] };
+}

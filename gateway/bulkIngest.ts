@@ -8,7 +8,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Request, Response } from 'express';
-import { TidemarkError } from '../core/errors.ts';
+import { errorBody, TidemarkError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { CONTEXT_HEADER, hasRole, signContext } from '../core/signedContext.ts';
 import { verifyBearer, type JwtSettings } from './auth/jwt.ts';
@@ -38,10 +38,6 @@ function byteLimit(maxBytes: number): Transform {
     },
   });
 }
-
-const errorBody = (code: string, message: string, requestId: string): object => ({
-  errors: [{ message, extensions: { code, requestId } }],
-});
 
 export function bulkIngestHandler(options: BulkIngestOptions) {
   return async (req: Request, res: Response): Promise<void> => {

@@ -7,9 +7,9 @@ import {
   isAuditBatchSigned,
   type AuditRecord,
 } from '../../core/auditRecord.ts';
+import { errorBody } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { storeAuditBatch } from './domain/auditLog.ts';
-import { errorBody } from './bulkIngestRoute.ts';
 
 export function auditHandler(pool: pg.Pool, secret: string, log: Logger) {
   return async (req: Request, res: Response): Promise<void> => {

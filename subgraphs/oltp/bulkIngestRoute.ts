@@ -2,15 +2,11 @@
 // Reached through the gateway, which authenticates the caller and signs the context.
 import type { Request, Response } from 'express';
 import type pg from 'pg';
-import { TidemarkError } from '../../core/errors.ts';
+import { errorBody, TidemarkError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { CONTEXT_HEADER, requireRole, verifyContext } from '../../core/signedContext.ts';
 import { ingestObservations, type IngestLimits } from './domain/ingest/ingestService.ts';
 import { IncompleteBodyError, ndjsonRows } from './domain/ingest/ndjson.ts';
-
-export function errorBody(code: string, message: string, requestId?: string): object {
-  return { errors: [{ message, extensions: { code, ...(requestId ? { requestId } : {}) } }] };
-}
 
 export function bulkIngestHandler(
   pool: pg.Pool,
