@@ -5,6 +5,7 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ColdEngine } from '../cold/engine.ts';
 import { DuckDbEngine } from '../cold/duckdb.ts';
+import { TrinoEngine } from '../cold/trino.ts';
 import { openDatabases, type Databases } from '../hot/database.ts';
 import { assertMigrated, migrate } from '../hot/migrate.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded/postgres.ts';
@@ -39,9 +40,13 @@ export async function operatorUrl(
 
 export async function openColdEngine(config: Config): Promise<ColdEngine> {
   if (config.TRINO_URL) {
-    throw new Error(
-      'TRINO_URL is set, but the Trino cold engine is not built yet; unset TRINO_URL to use DuckDB over LAKE_DIR',
-    );
+    return TrinoEngine.open({
+      url: config.TRINO_URL,
+      user: config.TRINO_USER,
+      catalog: config.TRINO_CATALOG,
+      schema: config.TRINO_SCHEMA,
+      hotCatalog: config.TRINO_HOT_CATALOG,
+    });
   }
   return DuckDbEngine.open(config.lakeDir);
 }

@@ -7,7 +7,14 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { KeyedPartial } from '../core/aggregates.ts';
 import { offsetMicrosSql, type BucketKind, type OffsetSegment } from '../core/buckets.ts';
-import type { ColdEngine, ColdFile, RowFingerprint, SeriesQuery, WrittenFile } from './engine.ts';
+import type {
+  ColdEngine,
+  ColdFile,
+  RowFingerprint,
+  SeriesQuery,
+  TenantDaySource,
+  WrittenFile,
+} from './engine.ts';
 
 const quote = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
@@ -39,6 +46,7 @@ const FINGERPRINT_SELECT = `
 
 export class DuckDbEngine implements ColdEngine {
   readonly name = 'duckdb';
+  readonly readsFrom = 'extract';
   #queryCount = 0;
 
   private constructor(
@@ -86,12 +94,8 @@ export class DuckDbEngine implements ColdEngine {
     }, signal);
   }
 
-  async writeTenantDay(input: {
-    tenantId: string;
-    day: string;
-    extractPath: string;
-    fileTag: string;
-  }): Promise<WrittenFile> {
+  async writeTenantDay(input: TenantDaySource & { extractPath?: string }): Promise<WrittenFile> {
+    if (!input.extractPath) throw new Error('the DuckDB engine writes from an extract');
     const relative = path.join(
       `day=${input.day}`,
       `tenant=${input.tenantId}`,

@@ -4,6 +4,20 @@
 import type { KeyedPartial } from '../core/aggregates.ts';
 import type { BucketKind, OffsetSegment } from '../core/buckets.ts';
 
+/**
+ * An engine's own failure, named by the engine's error code (e.g. Trino's
+ * EXCEEDED_TIME_LIMIT); the message may hold SQL and is for logs only.
+ */
+export class ColdEngineError extends Error {
+  constructor(
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ColdEngineError';
+  }
+}
+
 /** A committed cold file, as the manifest lists it. */
 export interface ColdFile {
   tenantId: string;
@@ -37,19 +51,30 @@ export interface SeriesQuery {
   offsets: OffsetSegment[];
 }
 
+/** One tenant's rows of one UTC day in a hot table (a day partition or the default one). */
+export interface TenantDaySource {
+  tenantId: string;
+  day: string;
+  /** The hot table to read: `observations_pYYYYMMDD` or `observations_default`. */
+  sourceTable: string;
+  /** Names the written file or batch uniquely (tiering pass and source). */
+  fileTag: string;
+}
+
 export interface ColdEngine {
   readonly name: string;
   /**
-   * Writes one tenant-day of rows from a CSV extract (columns as in
-   * OBSERVATION_EXTRACT_COLUMNS) to a new, not yet committed file, and returns the
-   * fingerprint read back from that file (what tiering verifies against the source).
+   * Where writeTenantDay takes rows from: 'extract' engines get a CSV extract made by
+   * tiering (columns as in OBSERVATION_EXTRACT_COLUMNS); 'hot' engines read the source
+   * table themselves (Trino, through its PostgreSQL catalog).
    */
-  writeTenantDay(input: {
-    tenantId: string;
-    day: string;
-    extractPath: string;
-    fileTag: string;
-  }): Promise<WrittenFile>;
+  readonly readsFrom: 'extract' | 'hot';
+  /**
+   * Writes one tenant-day to a new, not yet committed file (or batch), and returns the
+   * fingerprint read back from what was written (what tiering verifies against the
+   * source).
+   */
+  writeTenantDay(input: TenantDaySource & { extractPath?: string }): Promise<WrittenFile>;
   /** Re-reads a written file for verification. */
   fingerprint(path: string, tenantId: string): Promise<RowFingerprint>;
   seriesPartials(

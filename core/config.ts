@@ -22,6 +22,20 @@ export const configSchema = z.object({
   EMBEDDED_PG_PORT: port.default(54329),
   LAKE_DIR: z.string().optional(),
   TRINO_URL: z.url().optional(),
+  TRINO_USER: z.string().default('tidemark'),
+  TRINO_CATALOG: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('iceberg'),
+  TRINO_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('tidemark'),
+  TRINO_HOT_CATALOG: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('postgresql'),
+  ENGINE_TIMEOUT_MS: z.coerce.number().int().positive().default(8_000),
   JWT_SECRET: z.string().min(32).default('tidemark-dev-secret-change-me-in-production!!'),
   JWT_ISSUER: z.string().default('tidemark'),
   JWKS_URL: z.url().optional(),

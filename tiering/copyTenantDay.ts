@@ -34,32 +34,33 @@ export async function copyTenantDay(
   client: pg.PoolClient,
   args: { source: string; day: string; tenantId: string; passId: number; workDir: string },
 ): Promise<CopiedFile> {
-  const { source, day, tenantId } = args;
+  const { source: sourceTable, day, tenantId } = args;
   const dayStart = `${day}T00:00:00Z`;
   const dayEnd = `${addUtcDays(day, 1)}T00:00:00Z`;
   const where = `tenant_id = ${client.escapeLiteral(tenantId)} AND ts >= '${dayStart}' AND ts < '${dayEnd}'`;
-  const extractPath = path.join(args.workDir, `${tenantId}-${day}.csv`);
-  await pipeline(
-    client.query(
-      copyTo(
-        `COPY (SELECT tenant_id, attribute_key, entity_key, ${EPOCH_US},
-                      num, str, bool FROM ${source} WHERE ${where}) TO STDOUT (FORMAT csv)`,
+  const target = { tenantId, day, sourceTable, fileTag: `pass-${args.passId}-${sourceTable}` };
+  let extractPath: string | undefined;
+  if (deps.engine.readsFrom === 'extract') {
+    extractPath = path.join(args.workDir, `${tenantId}-${day}.csv`);
+    await pipeline(
+      client.query(
+        copyTo(
+          `COPY (SELECT tenant_id, attribute_key, entity_key, ${EPOCH_US},
+                        num, str, bool FROM ${sourceTable} WHERE ${where}) TO STDOUT (FORMAT csv)`,
+        ),
       ),
-    ),
-    createWriteStream(extractPath),
-  );
-  // The source fingerprint (PostgreSQL) and the cold write (the engine) run side by
-  // side; the written file's fingerprint is read back from the file itself.
+      createWriteStream(extractPath),
+    );
+  }
+  // The source fingerprint (PostgreSQL, in this transaction's snapshot) and the cold
+  // write (the engine) run side by side; the written fingerprint is read back from what
+  // the engine wrote. The source cannot change meanwhile: a day partition is frozen and
+  // the default partition is locked against writers.
   const [expected, written] = await Promise.all([
-    hotFingerprint(client, source, where, []),
-    deps.engine.writeTenantDay({
-      tenantId,
-      day,
-      extractPath,
-      fileTag: `pass-${args.passId}-${source}`,
-    }),
+    hotFingerprint(client, sourceTable, where, []),
+    deps.engine.writeTenantDay({ ...target, extractPath }),
   ]);
-  await rm(extractPath, { force: true });
+  if (extractPath) await rm(extractPath, { force: true });
   if (written.rowCount !== expected.rowCount || written.checksum !== expected.checksum) {
     await deps.engine.deleteFile(written.path);
     throw new VerificationError(day, tenantId, expected, written);

@@ -21,7 +21,8 @@ export interface SubgraphServerOptions<C extends RequestScoped> {
   host: string;
   port: number;
   readiness: () => Promise<void>;
-  createContext: (identity: RequestIdentity, log: Logger) => C;
+  /** `signal` aborts when the caller goes away before the response is written. */
+  createContext: (identity: RequestIdentity, log: Logger, signal: AbortSignal) => C;
   /** Extra routes (e.g. bulk ingest) mounted before GraphQL. */
   mount?: (app: express.Express) => void;
 }
@@ -45,7 +46,7 @@ export async function startSubgraphServer<C extends RequestScoped>(
     '/graphql',
     express.json({ limit: '10mb' }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
+      context: async ({ req, res }) => {
         let identity: RequestIdentity;
         try {
           identity = verifyContext(req.header(CONTEXT_HEADER), options.contextSecret);
@@ -55,9 +56,16 @@ export async function startSubgraphServer<C extends RequestScoped>(
             extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
           });
         }
+        // A caller that goes away (the gateway's deadline, a closed dashboard) aborts
+        // the request's engine work.
+        const abandoned = new AbortController();
+        res.on('close', () => {
+          if (!res.writableFinished) abandoned.abort();
+        });
         return options.createContext(
           identity,
           options.log.child({ requestId: identity.requestId }),
+          abandoned.signal,
         );
       },
     }),

@@ -20,6 +20,7 @@ export function createOlapContext(
   pool: pg.Pool,
   identity: RequestIdentity,
   log: Logger,
+  signal?: AbortSignal,
 ): OlapContext {
   const loaders = new Map<string, DataLoader<string, SeriesResult | null>>();
   return {
@@ -31,7 +32,7 @@ export function createOlapContext(
       const key = JSON.stringify([args.attribute, args.fromMs, args.toMs, args.bucket]);
       let loader = loaders.get(key);
       if (!loader) {
-        loader = new DataLoader((ids) => router.series(identity.tenantId, ids, args));
+        loader = new DataLoader((ids) => router.series(identity.tenantId, ids, args, signal));
         loaders.set(key, loader);
       }
       return loader;

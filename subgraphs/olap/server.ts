@@ -17,7 +17,10 @@ export async function startOlapSubgraph(
   port = config.OLAP_PORT,
 ): Promise<RunningServer> {
   const schema = await buildOlapSchema();
-  const router = new TierRouter(dbs.app, engine, { maxPoints: config.MAX_SERIES_POINTS });
+  const router = new TierRouter(dbs.app, engine, {
+    maxPoints: config.MAX_SERIES_POINTS,
+    engineTimeoutMs: config.ENGINE_TIMEOUT_MS,
+  });
   return startSubgraphServer({
     name: 'olap',
     schema,
@@ -29,7 +32,7 @@ export async function startOlapSubgraph(
       await dbs.app.query('SELECT 1');
       await engine.ping();
     },
-    createContext: (identity, requestLog) =>
-      createOlapContext(router, dbs.app, identity, requestLog),
+    createContext: (identity, requestLog, signal) =>
+      createOlapContext(router, dbs.app, identity, requestLog, signal),
   });
 }

@@ -18,7 +18,12 @@ import {
   type Bucket,
 } from '../../../core/buckets.ts';
 import { badInput, ErrorCode, TidemarkError } from '../../../core/errors.ts';
-import type { ColdEngine, SeriesQuery } from '../../../cold/engine.ts';
+import {
+  ColdEngineError,
+  type ColdEngine,
+  type ColdFile,
+  type SeriesQuery,
+} from '../../../cold/engine.ts';
 import { ColdPartialsCache, type RangedColdFile } from './coldPartialsCache.ts';
 import { withTenant } from '../../../hot/database.ts';
 import { hotSeriesPartials } from '../../../hot/hotQueries.ts';
@@ -47,6 +52,8 @@ export interface SeriesResult {
 
 export interface RouterLimits {
   maxPoints: number;
+  /** Deadline for one cold-engine read; past it the engine query is cancelled. */
+  engineTimeoutMs: number;
 }
 
 const MAX_RANGE_MS = 20 * 366 * 86_400_000;
@@ -80,6 +87,38 @@ export class TierRouter {
           `the limit is ${this.limits.maxPoints}. Use a coarser bucket, a shorter range or fewer entities.`,
         { estimatedPoints: points, maxPoints: this.limits.maxPoints },
       );
+    }
+  }
+
+  /**
+   * Runs a cold read under the engine deadline. The deadline, or the caller going away,
+   * cancels the engine's query; failures become typed errors without engine text.
+   */
+  private async coldPartials(
+    files: ColdFile[],
+    query: SeriesQuery,
+    signal?: AbortSignal,
+  ): Promise<KeyedPartial[]> {
+    const deadline = AbortSignal.timeout(this.limits.engineTimeoutMs);
+    try {
+      return await this.engine.seriesPartials(
+        files,
+        query,
+        signal ? AbortSignal.any([signal, deadline]) : deadline,
+      );
+    } catch (err) {
+      if (err instanceof TidemarkError) throw err;
+      if (deadline.aborted) {
+        throw new TidemarkError(
+          ErrorCode.ENGINE_TIMEOUT,
+          `the cold tier did not answer within ${this.limits.engineTimeoutMs} ms; its query was cancelled`,
+        );
+      }
+      if (signal?.aborted) throw err;
+      throw new TidemarkError(ErrorCode.TIER_UNAVAILABLE, 'the cold tier could not answer', {
+        engine: this.engine.name,
+        ...(err instanceof ColdEngineError ? { engineError: err.errorName } : {}),
+      });
     }
   }
 
@@ -154,7 +193,7 @@ export class TierRouter {
         offsets: offsetTimeline(timeZone, range.fromMs, range.toMs),
       };
       cold = await this.cache.get(snapshot.coldFiles, coldQuery, () =>
-        this.engine.seriesPartials(snapshot.coldFiles, coldQuery, signal),
+        this.coldPartials(snapshot.coldFiles, coldQuery, signal),
       );
     }
 
