@@ -1,16 +1,23 @@
-// Prints the closing line CI reads ("N passed, N failed, N skipped") from vitest's
-// JSON report.
+// Prints the closing line CI reads ("tests: N passed, N failed, N skipped") from one or
+// more vitest JSON reports, summed; a missing report counts as a failure.
 import { readFileSync } from 'node:fs';
 
-const file = process.argv[2] ?? '.tidemark/test-results.json';
-let report;
-try {
-  report = JSON.parse(readFileSync(file, 'utf8'));
-} catch {
-  console.log('tests: 0 passed, 1 failed (no test report was written)');
-  process.exit(1);
+const files = process.argv.length > 2 ? process.argv.slice(2) : ['.tidemark/test-results.json'];
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const file of files) {
+  let report;
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    console.log(`${file}: no test report was written`);
+    failed += 1;
+    continue;
+  }
+  passed += report.numPassedTests ?? 0;
+  failed += (report.numFailedTests ?? 0) + (report.numRuntimeErrorTestSuites ?? 0);
+  skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
-const passed = report.numPassedTests ?? 0;
-const failed = (report.numFailedTests ?? 0) + (report.numRuntimeErrorTestSuites ?? 0);
-const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 ? 1 : 0);

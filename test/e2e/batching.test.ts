@@ -1,4 +1,7 @@
 // _entities for N entities costs one engine query per field, not N.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RunningServer } from '../../core/httpServer.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statementStats } from '../../hot/database.ts';
 import { runTierPass } from '../../tiering/tierPass.ts';
@@ -24,6 +27,8 @@ describe('batching across federation', () => {
   let db: TestDatabase;
   let stack: Stack;
   let token: string;
+  let gateway: RunningServer;
+  let auditStore: http.Server;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -39,8 +44,19 @@ describe('batching across federation', () => {
     });
     await runTierPass(stack.tierDeps, { nowMs: NOW });
     token = await stack.token('batch');
+    // Audit batches land in PostgreSQL asynchronously and would be counted whenever
+    // they happen to fall inside a measured request; this gateway audits elsewhere.
+    auditStore = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((r) => auditStore.listen(0, '127.0.0.1', r));
+    const { port } = auditStore.address() as AddressInfo;
+    gateway = await stack.extraGateway({}, { auditUrl: `http://127.0.0.1:${port}/internal/audit` });
   });
   afterAll(async () => {
+    await gateway?.close();
+    auditStore?.close();
     await stack?.close();
     await db?.drop();
   });
@@ -52,6 +68,7 @@ describe('batching across federation', () => {
       token,
       PAGE_QUERY,
       { first },
+      `${gateway.url}/graphql`,
     );
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data!.entities.nodes).toHaveLength(first);

@@ -25,7 +25,7 @@ describe('health and readiness', () => {
   });
 
   it('reports OLAP not ready, with the reason, while its lake is gone', async () => {
-    const lake = stack.engine.lakeDir;
+    const lake = stack.config.lakeDir;
     await rm(lake, { recursive: true, force: true });
     try {
       const res = await fetch(`${stack.olap.url}/ready`);

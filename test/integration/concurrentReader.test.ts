@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/logger.ts';
-import { DuckDbEngine } from '../../cold/duckdb.ts';
+import type { ColdEngine } from '../../cold/engine.ts';
+import { ENGINE_UNDER_TEST, openTestEngine, type TestEngine } from '../support/coldEngine.ts';
 import { runTierPass } from '../../tiering/tierPass.ts';
 import { TierRouter } from '../../subgraphs/olap/domain/tierRouter.ts';
 import { createTenantDataset, insertRows, type Dataset } from '../support/fixtures.ts';
@@ -14,16 +15,18 @@ import { createTestDatabase, type TestDatabase } from '../support/testDatabase.t
 const NOW = Date.parse('2026-11-20T12:00:00Z');
 const DAY = 86_400_000;
 
-describe('a reader during a tiering pass', () => {
+describe(`a reader during a tiering pass (${ENGINE_UNDER_TEST})`, () => {
   let db: TestDatabase;
   let lake: string;
-  let engine: DuckDbEngine;
+  let engine: ColdEngine;
+  let opened: TestEngine;
   let dataset: Dataset;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     lake = await mkdtemp(path.join(os.tmpdir(), 'tm-reader-'));
-    engine = await DuckDbEngine.open(lake);
+    opened = await openTestEngine(db, lake);
+    engine = opened.engine;
     dataset = await createTenantDataset(db.dbs.operator, {
       tenantId: 'rd',
       timeZone: 'America/New_York',
@@ -45,13 +48,16 @@ describe('a reader during a tiering pass', () => {
     ]);
   });
   afterAll(async () => {
-    await engine.close();
+    await opened.dispose();
     await db.drop();
     await rm(lake, { recursive: true, force: true });
   });
 
   it('never sees a row twice or misses one', async () => {
-    const router = new TierRouter(db.dbs.app, engine, { maxPoints: 1_000_000 });
+    const router = new TierRouter(db.dbs.app, engine, {
+      maxPoints: 1_000_000,
+      engineTimeoutMs: 30_000,
+    });
     const args = {
       attribute: 'value',
       fromMs: NOW - 60 * DAY,

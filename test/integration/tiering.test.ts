@@ -4,18 +4,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/logger.ts';
-import { DuckDbEngine } from '../../cold/duckdb.ts';
+import type { ColdEngine } from '../../cold/engine.ts';
 import { listPartitions, addUtcDays, utcDay } from '../../hot/partitions.ts';
 import { runTierPass, type TierPassDeps, type TierStep } from '../../tiering/tierPass.ts';
 import { createTenantDataset, insertRows, type Dataset } from '../support/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
+import { ENGINE_UNDER_TEST, openTestEngine } from '../support/coldEngine.ts';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
 const DAY = 86_400_000;
 
 interface Fixture {
   db: TestDatabase;
-  engine: DuckDbEngine;
+  engine: ColdEngine;
   lake: string;
   deps: TierPassDeps;
   datasets: Dataset[];
@@ -25,7 +26,7 @@ interface Fixture {
 async function setUp(seed: number): Promise<Fixture> {
   const db = await createTestDatabase();
   const lake = await mkdtemp(path.join(os.tmpdir(), 'tm-lake-'));
-  const engine = await DuckDbEngine.open(lake);
+  const { engine, dispose } = await openTestEngine(db, lake);
   const deps = {
     pool: db.dbs.operator,
     engine,
@@ -60,7 +61,7 @@ async function setUp(seed: number): Promise<Fixture> {
     deps,
     datasets,
     async close() {
-      await engine.close();
+      await dispose();
       await db.drop();
       await rm(lake, { recursive: true, force: true });
     },
@@ -102,7 +103,7 @@ async function expectEveryRowOnce(f: Fixture): Promise<void> {
   }
 }
 
-describe('tiering pass', () => {
+describe(`tiering pass (${ENGINE_UNDER_TEST})`, () => {
   let f: Fixture;
   beforeAll(async () => {
     f = await setUp(11);
@@ -166,7 +167,7 @@ describe('tiering pass', () => {
   });
 });
 
-describe('tiering after a fault at a step boundary', () => {
+describe(`tiering after a fault at a step boundary (${ENGINE_UNDER_TEST})`, () => {
   const steps: TierStep[] = ['frozen', 'written', 'verified', 'committed'];
 
   it.each(steps)(
@@ -208,6 +209,7 @@ describe('tiering after a fault at a step boundary', () => {
             env: {
               ...process.env,
               TM_DB_URL: f.db.url,
+              TM_DB_NAME: f.db.name,
               TM_LAKE: f.lake,
               TM_WORK: `${f.lake}-work`,
               TM_KILL_AT: step,

@@ -7,13 +7,14 @@ import { loadConfig, type Config } from '../../core/config.ts';
 import type { RunningServer } from '../../core/httpServer.ts';
 import { createLogger } from '../../core/logger.ts';
 import type { Role } from '../../core/signedContext.ts';
-import { DuckDbEngine } from '../../cold/duckdb.ts';
+import type { ColdEngine } from '../../cold/engine.ts';
 import { issueToken } from '../../gateway/auth/jwt.ts';
 import { startGateway } from '../../gateway/server.ts';
 import { startOlapSubgraph } from '../../subgraphs/olap/server.ts';
 import { startOltpSubgraph } from '../../subgraphs/oltp/server.ts';
 import type { TierPassDeps } from '../../tiering/tierPass.ts';
 import type { TestDatabase } from './testDatabase.ts';
+import { openTestEngine } from './coldEngine.ts';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;
@@ -29,7 +30,7 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 
 export interface Stack {
   config: Config;
-  engine: DuckDbEngine;
+  engine: ColdEngine;
   gateway: RunningServer;
   oltp: RunningServer;
   olap: RunningServer;
@@ -62,7 +63,7 @@ export async function startStack(
     ...env,
   });
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const engine = await DuckDbEngine.open(lake);
+  const { engine, dispose } = await openTestEngine(db, lake);
   const oltp = await startOltpSubgraph(config, db.dbs, log, 0);
   const olap = await startOlapSubgraph(config, db.dbs, engine, log, 0);
   const gateway = await startGateway({
@@ -108,7 +109,7 @@ export async function startStack(
       await gateway.close();
       await olap.close();
       await oltp.close();
-      await engine.close();
+      await dispose();
       await rm(lake, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,7 @@
 // docker-compose.yml is not run here (no Docker engine), so it is checked: every
 // service's environment names a variable tidemark's config knows, every service it
 // builds runs a real CLI command, and every file it mounts exists.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -35,6 +35,27 @@ describe('docker-compose.yml', () => {
     const env = Object.keys(compose.services[name]!.environment ?? {});
     expect(env.length).toBeGreaterThan(0);
     expect(env.filter((v) => !CONFIG_VARIABLES.includes(v))).toEqual([]);
+  });
+
+  it('runs the Trino version pinned for the test stack, with the same config files', async () => {
+    const pinned = /^TRINO_VERSION=(\d+)$/m.exec(await readFile('stack/versions.env', 'utf8'))?.[1];
+    const trino = compose.services.trino!;
+    expect(trino.image).toBe(`trinodb/trino:${pinned}`);
+    const mounted = (trino.volumes ?? []).map((v) => v.split(':')[0]!.replace(/^\.\//, ''));
+    const stackFiles = [
+      'stack/trino/config.properties',
+      'stack/trino/jvm.config',
+      'stack/trino/node.properties',
+      ...readdirSync('stack/trino/catalog').map((f) => `stack/trino/catalog/${f}`),
+    ];
+    expect(mounted.sort()).toEqual(stackFiles.sort());
+  });
+
+  it('points every tidemark service at Trino, after Trino is healthy where it reads', () => {
+    for (const [name, service] of ours)
+      expect(service.environment?.TRINO_URL, name).toBe('http://trino:8080');
+    for (const name of ['olap', 'tiering'])
+      expect(compose.services[name]!.depends_on?.trino).toEqual({ condition: 'service_healthy' });
   });
 
   it('mounts only files that exist and depends only on defined services', () => {
