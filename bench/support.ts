@@ -18,8 +18,15 @@ export interface BenchDatabase {
   close(): Promise<void>;
 }
 
-/** BENCH_DATABASE_URL (a server; a fresh database is created on it) or an embedded server. */
-export async function openBenchDatabase(name: string): Promise<BenchDatabase> {
+export interface BenchServer {
+  server: string;
+  /** Drops and creates a migrated database; returns its URL. */
+  createDatabase(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** BENCH_DATABASE_URL (a server; fresh databases are created on it) or an embedded server. */
+export async function openBenchServer(): Promise<BenchServer> {
   let admin = process.env.BENCH_DATABASE_URL;
   let embedded: EmbeddedDatabase | null = null;
   if (!admin) {
@@ -32,24 +39,39 @@ export async function openBenchDatabase(name: string): Promise<BenchDatabase> {
     });
     admin = embedded.url;
   }
-  const client = new pg.Client({ connectionString: admin });
+  const adminUrl = admin;
+  const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   const { rows } = await client.query<{ v: string }>(
     'SELECT current_setting($$server_version$$) AS v',
   );
-  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await client.query(`CREATE DATABASE ${name}`);
   await client.end();
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  await migrate(u.toString(), 'tidemark_app');
   return {
-    url: u.toString(),
     server: `PostgreSQL ${rows[0]!.v} (${embedded ? 'embedded, default settings' : 'BENCH_DATABASE_URL'})`,
+    async createDatabase(name) {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await c.end();
+      }
+      const u = new URL(adminUrl);
+      u.pathname = `/${name}`;
+      await migrate(u.toString(), 'tidemark_app');
+      return u.toString();
+    },
     close: async () => {
       await embedded?.stop();
     },
   };
+}
+
+/** One fresh, migrated database on the bench server. */
+export async function openBenchDatabase(name: string): Promise<BenchDatabase> {
+  const server = await openBenchServer();
+  return { url: await server.createDatabase(name), server: server.server, close: server.close };
 }
 
 export function machine(): string {

@@ -1,26 +1,36 @@
 // bench:tiering — (1) tiering throughput for one day of 5M observations and the cold
 // size against PostgreSQL's heap + index size for the same rows; (2) the same daily
-// avg/min/max/count over 30 days for one tenant on DuckDB/Parquet and on a PostgreSQL
-// copy of the same rows, side by side in one run.
+// avg/min/max/count over 30 days for one tenant on the cold engine and on a PostgreSQL
+// copy of the same rows, side by side in one run. Runs on DuckDB, and on Trino too when
+// BENCH_TRINO_URL is set (`npm run stack up` first): the same generated rows, one run.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createLogger } from '../core/logger.ts';
 import { DuckDbEngine } from '../cold/duckdb.ts';
-import type { ColdFile } from '../cold/engine.ts';
+import type { ColdEngine, ColdFile } from '../cold/engine.ts';
+import { ensureHotCatalog, TrinoEngine } from '../cold/trino.ts';
 import { bucketKind, offsetTimeline } from '../core/buckets.ts';
 import { addTenant, defineAttributes, upsertEntities } from '../hot/admin.ts';
 import { copyObservations, type ObservationRow } from '../hot/copyObservations.ts';
 import { PartitionManager, addUtcDays, partitionName, utcDay } from '../hot/partitions.ts';
 import { runTierPass } from '../tiering/tierPass.ts';
-import { commit, machine, openBenchDatabase, table, writeSection } from './support.ts';
+import {
+  commit,
+  machine,
+  openBenchServer,
+  table,
+  writeSection,
+  type BenchServer,
+} from './support.ts';
 
 const BIG_DAY_ROWS = Number(process.env.BENCH_BIG_DAY_ROWS ?? 5_000_000);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
 const ROWS_PER_DAY = Number(process.env.BENCH_ROWS_PER_DAY ?? 200_000);
 const ENTITIES = 1_000;
 const REPEATS = 5;
+const TRINO_URL = process.env.BENCH_TRINO_URL;
 const DAY = 86_400_000;
 
 function* dayRows(
@@ -57,11 +67,41 @@ async function load(pool: pg.Pool, rows: Iterable<ObservationRow>): Promise<void
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function main(): Promise<void> {
-  const db = await openBenchDatabase('tidemark_bench_tiering');
+interface EngineRun {
+  engine: string;
+  bigSeconds: number;
+  bigMoved: number;
+  hotBytes: number;
+  hotHeap: number;
+  coldBytes: number;
+  monthSeconds: number;
+  monthMoved: number;
+  pgMs: number;
+  coldMs: number;
+}
+
+async function openEngine(kind: 'duckdb' | 'trino', dbUrl: string, lake: string) {
+  if (kind === 'duckdb') return DuckDbEngine.open(lake);
+  const options = {
+    url: TRINO_URL!,
+    user: 'tidemark',
+    catalog: 'iceberg',
+    schema: 'bench_tiering',
+    hotCatalog: 'hot_bench_tiering',
+  };
+  const trino = TrinoEngine.connect(options);
+  await trino.rows(`DROP TABLE IF EXISTS iceberg.${options.schema}.observations`);
+  await trino.rows(`DROP CATALOG IF EXISTS ${options.hotCatalog}`);
+  await ensureHotCatalog(trino, options.hotCatalog, dbUrl);
+  return TrinoEngine.open(options);
+}
+
+/** The whole benchmark on one engine, over a fresh database and the same generated rows. */
+async function runOn(server: BenchServer, kind: 'duckdb' | 'trino'): Promise<EngineRun> {
+  const dbUrl = await server.createDatabase(`tidemark_bench_tiering_${kind}`);
   const lake = await mkdtemp(path.join(os.tmpdir(), 'tm-bench-lake-'));
-  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  const engine = await DuckDbEngine.open(lake);
+  const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
+  const engine: ColdEngine = await openEngine(kind, dbUrl, lake);
   const deps = { pool, engine, workDir: `${lake}-work`, log: createLogger('warn') };
   try {
     const today = utcDay(Date.now());
@@ -80,7 +120,7 @@ async function main(): Promise<void> {
     // (1) One big day, alone in the hot tier, then one pass.
     const bigNow = Date.parse(`${addUtcDays(bigDay, 8)}T01:00:00Z`);
     await new PartitionManager(pool).ensure(bigDay, bigNow);
-    console.error(`loading ${BIG_DAY_ROWS} rows into ${bigDay}`);
+    console.error(`[${kind}] loading ${BIG_DAY_ROWS} rows into ${bigDay}`);
     await load(pool, dayRows(bigDay, BIG_DAY_ROWS, attributeKey, keys));
     await pool.query(`VACUUM ANALYZE ${partitionName(bigDay)}`);
     const { rows: hot } = await pool.query<{ heap: number; total: number }>(
@@ -97,7 +137,7 @@ async function main(): Promise<void> {
       `SELECT sum(bytes) AS bytes FROM cold_files WHERE day = $1`,
       [bigDay],
     );
-    console.error(`tiered ${bigMoved} rows in ${bigSeconds.toFixed(1)} s`);
+    console.error(`[${kind}] tiered ${bigMoved} rows in ${bigSeconds.toFixed(1)} s`);
 
     // (2) 30 days, also kept in a plain PostgreSQL table for the comparison.
     const firstDay = addUtcDays(today, -(DAYS + 8));
@@ -138,66 +178,100 @@ async function main(): Promise<void> {
       offsets: offsetTimeline('UTC', fromMs, toMs),
     };
     const pgTimes: number[] = [];
-    const duckTimes: number[] = [];
+    const coldTimes: number[] = [];
     let pgGroups = 0;
-    let duckGroups = 0;
+    let coldGroups = 0;
     for (let i = 0; i < REPEATS; i++) {
       t0 = performance.now();
       pgGroups =
         (await pool.query(pgSql, [attributeKey, new Date(fromMs), new Date(toMs)])).rowCount ?? 0;
       pgTimes.push(performance.now() - t0);
       t0 = performance.now();
-      duckGroups = (await engine.seriesPartials(files, query)).length;
-      duckTimes.push(performance.now() - t0);
+      coldGroups = (await engine.seriesPartials(files, query)).length;
+      coldTimes.push(performance.now() - t0);
     }
-    if (pgGroups !== DAYS * ENTITIES || duckGroups !== DAYS * ENTITIES) {
-      throw new Error(`groups: pg ${pgGroups}, duckdb ${duckGroups}, expected ${DAYS * ENTITIES}`);
+    if (pgGroups !== DAYS * ENTITIES || coldGroups !== DAYS * ENTITIES) {
+      throw new Error(`groups: pg ${pgGroups}, ${kind} ${coldGroups}, expected ${DAYS * ENTITIES}`);
     }
-
-    const hotBytes = hot[0]!.total;
-    const report = [
-      `${new Date().toISOString().slice(0, 10)} · commit ${commit()} · ${machine()} · ${db.server} · DuckDB ${engine.name} over zstd Parquet`,
-      '',
-      table(
-        ['measure', 'value'],
-        [
-          [
-            `tiering one day of ${BIG_DAY_ROWS.toLocaleString('en-US')} rows (freeze, COPY out, Parquet, verify, commit)`,
-            `${bigSeconds.toFixed(1)} s = ${Math.round(bigMoved / bigSeconds).toLocaleString('en-US')} rows/s`,
-          ],
-          [
-            `tiering ${DAYS} days of ${ROWS_PER_DAY.toLocaleString('en-US')} rows`,
-            `${monthSeconds.toFixed(1)} s = ${Math.round(monthMoved / monthSeconds).toLocaleString('en-US')} rows/s`,
-          ],
-          [
-            'PostgreSQL heap + indexes for the big day',
-            `${(hotBytes / 2 ** 20).toFixed(1)} MiB (heap ${(hot[0]!.heap / 2 ** 20).toFixed(1)} MiB)`,
-          ],
-          [
-            'Parquet (zstd) for the same rows',
-            `${(cold[0]!.bytes / 2 ** 20).toFixed(1)} MiB = ${(cold[0]!.bytes / hotBytes).toFixed(3)}× hot`,
-          ],
-          [
-            `daily avg/min/max/count per entity over ${DAYS} days (${(DAYS * ROWS_PER_DAY).toLocaleString('en-US')} rows, ${(DAYS * ENTITIES).toLocaleString('en-US')} groups), hand-written SQL on a PostgreSQL copy, median of ${REPEATS}`,
-            `${median(pgTimes).toFixed(0)} ms`,
-          ],
-          [
-            `the same through tidemark's cold engine (DuckDB over the tiered Parquet), median of ${REPEATS}`,
-            `${median(duckTimes).toFixed(0)} ms = ${(median(pgTimes) / median(duckTimes)).toFixed(1)}× faster`,
-          ],
-        ],
-      ),
-      '',
-      'Targets (issue 4): ≥ 500,000 rows/s moved; cold bytes ≤ 0.2× hot bytes; cold aggregate ≥ 5× faster than PostgreSQL.',
-    ].join('\n');
-    console.log(report);
-    await writeSection('Tiering and cold aggregates (`npm run bench:tiering`)', report);
+    return {
+      engine: kind,
+      bigSeconds,
+      bigMoved,
+      hotBytes: hot[0]!.total,
+      hotHeap: hot[0]!.heap,
+      coldBytes: cold[0]!.bytes,
+      monthSeconds,
+      monthMoved,
+      pgMs: median(pgTimes),
+      coldMs: median(coldTimes),
+    };
   } finally {
     await engine.close();
     await pool.end();
     await rm(lake, { recursive: true, force: true });
     await rm(`${lake}-work`, { recursive: true, force: true });
-    await db.close();
+  }
+}
+
+const MIB = 2 ** 20;
+const rate = (rows: number, seconds: number): string =>
+  `${seconds.toFixed(1)} s = ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`;
+
+async function main(): Promise<void> {
+  const server = await openBenchServer();
+  try {
+    const runs: EngineRun[] = [await runOn(server, 'duckdb')];
+    if (TRINO_URL) runs.push(await runOn(server, 'trino'));
+    const label = (r: EngineRun): string =>
+      r.engine === 'duckdb' ? 'DuckDB over zstd Parquet' : 'Trino 476 over Iceberg (S3Proxy)';
+    const row = (measure: string, cell: (r: EngineRun) => string): string[] => [
+      measure,
+      ...runs.map(cell),
+    ];
+    const report = [
+      `${new Date().toISOString().slice(0, 10)} · commit ${commit()} · ${machine()} · ${server.server}`,
+      '',
+      table(
+        ['measure', ...runs.map(label)],
+        [
+          row(
+            `tiering one day of ${BIG_DAY_ROWS.toLocaleString('en-US')} rows (freeze, copy out, write, verify, commit)`,
+            (r) => rate(r.bigMoved, r.bigSeconds),
+          ),
+          row(`tiering ${DAYS} days of ${ROWS_PER_DAY.toLocaleString('en-US')} rows`, (r) =>
+            rate(r.monthMoved, r.monthSeconds),
+          ),
+          row(
+            'PostgreSQL heap + indexes for the big day',
+            (r) =>
+              `${(r.hotBytes / MIB).toFixed(1)} MiB (heap ${(r.hotHeap / MIB).toFixed(1)} MiB)`,
+          ),
+          row(
+            'cold bytes for the same rows',
+            (r) =>
+              `${(r.coldBytes / MIB).toFixed(1)} MiB = ${(r.coldBytes / r.hotBytes).toFixed(3)}× hot`,
+          ),
+          row(
+            `daily avg/min/max/count per entity over ${DAYS} days (${(DAYS * ROWS_PER_DAY).toLocaleString('en-US')} rows, ${(DAYS * ENTITIES).toLocaleString('en-US')} groups), hand-written SQL on a PostgreSQL copy, median of ${REPEATS}`,
+            (r) => `${r.pgMs.toFixed(0)} ms`,
+          ),
+          row(
+            `the same through tidemark's cold engine over the tiered rows, median of ${REPEATS}`,
+            (r) =>
+              `${r.coldMs.toFixed(0)} ms = ${(r.pgMs / r.coldMs).toFixed(1)}× PostgreSQL's speed`,
+          ),
+        ],
+      ),
+      '',
+      'Targets (issue 4): ≥ 500,000 rows/s moved; cold bytes ≤ 0.2× hot bytes; cold aggregate ≥ 5× faster than PostgreSQL.',
+      TRINO_URL
+        ? 'Trino runs single-node on the same 2 cores (scripts/stack.sh, 4 GiB heap), reading the hot partition over JDBC and writing Iceberg to S3Proxy on loopback.'
+        : 'Trino column: run with BENCH_TRINO_URL (e.g. after `npm run stack up`).',
+    ].join('\n');
+    console.log(report);
+    await writeSection('Tiering and cold aggregates (`npm run bench:tiering`)', report);
+  } finally {
+    await server.close();
   }
 }
 
