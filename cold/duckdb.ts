@@ -6,7 +6,12 @@ import { access, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { KeyedPartial } from '../core/aggregates.ts';
-import { offsetMicrosSql, type BucketKind, type OffsetSegment } from '../core/buckets.ts';
+import {
+  offsetMicrosSql,
+  segmentStartMicrosSql,
+  type BucketKind,
+  type OffsetSegment,
+} from '../core/buckets.ts';
 import type {
   ColdEngine,
   ColdFile,
@@ -26,8 +31,11 @@ function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
       return `(${us} // ${bucket.widthSeconds * 1_000_000}) * ${bucket.widthSeconds}`;
     case 'localHour': {
       const off = offsetMicrosSql(offsets, us);
-      return `((${us} + ${off}) // 3600000000 * 3600000000 - ${off}) // 1000000`;
+      const seg = segmentStartMicrosSql(offsets, us);
+      return `greatest((${us} + ${off}) // 3600000000 * 3600000000 - ${off}, ${seg}) // 1000000`;
     }
+    case 'whole':
+      return '0';
     case 'localDate':
       return `(${us} + ${offsetMicrosSql(offsets, us)}) // 86400000000`;
   }

@@ -5,7 +5,12 @@
 // DuckDB engine's files, so a crash leaves an invisible batch that a later pass deletes.
 import { BasicAuth, Trino, type QueryResult } from 'trino-client';
 import type { KeyedPartial } from '../core/aggregates.ts';
-import { offsetMicrosSql, type BucketKind, type OffsetSegment } from '../core/buckets.ts';
+import {
+  offsetMicrosSql,
+  segmentStartMicrosSql,
+  type BucketKind,
+  type OffsetSegment,
+} from '../core/buckets.ts';
 import { EPOCH_US } from '../hot/hotQueries.ts';
 import { addUtcDays } from '../hot/partitions.ts';
 import {
@@ -46,8 +51,11 @@ function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
       return `(${us} / ${bucket.widthSeconds * 1_000_000}) * ${bucket.widthSeconds}`;
     case 'localHour': {
       const off = offsetMicrosSql(offsets, us);
-      return `((${us} + ${off}) / 3600000000 * 3600000000 - ${off}) / 1000000`;
+      const seg = segmentStartMicrosSql(offsets, us);
+      return `greatest((${us} + ${off}) / 3600000000 * 3600000000 - ${off}, ${seg}) / 1000000`;
     }
+    case 'whole':
+      return '0';
     case 'localDate':
       return `(${us} + ${offsetMicrosSql(offsets, us)}) / 86400000000`;
   }

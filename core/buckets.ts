@@ -17,7 +17,8 @@ export type Bucket = (typeof Bucket)[keyof typeof Bucket];
 export type BucketKind =
   | { kind: 'epoch'; widthSeconds: number } // key: epoch seconds of the UTC-aligned start
   | { kind: 'localHour' } // key: epoch seconds of the start of the local hour
-  | { kind: 'localDate'; unit: 'day' | 'week' | 'month' }; // key: local calendar date 'YYYY-MM-DD'
+  | { kind: 'localDate'; unit: 'day' | 'week' | 'month' } // key: local day number (days since 1970-01-01, local)
+  | { kind: 'whole' }; // one bucket over the whole range, key 0 (summaries, top-N, breakdowns)
 
 export function bucketKind(bucket: Bucket): BucketKind {
   switch (bucket) {
@@ -123,6 +124,13 @@ export function toLocalIso(epochMs: number, timeZone: string): string {
   );
 }
 
+/** Hour of the local week of an instant: 0 is Monday 00:xx, 167 is Sunday 23:xx. */
+export function localHourOfWeek(epochMs: number, timeZone: string): number {
+  const p = localParts(epochMs, timeZone);
+  const weekday = (new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay() + 6) % 7;
+  return weekday * 24 + p.hour;
+}
+
 /** The local calendar date of an instant, 'YYYY-MM-DD'. */
 export function localDate(epochMs: number, timeZone: string): string {
   const p = localParts(epochMs, timeZone);
@@ -177,11 +185,24 @@ export function bucketStart(epochMs: number, bucket: Bucket, timeZone: string): 
       return Math.floor(epochMs / w) * w;
     }
     case 'localHour': {
-      const off = offsetMinutes(epochMs, timeZone) * 60_000;
-      return Math.floor((epochMs + off) / 3_600_000) * 3_600_000 - off;
+      const offset = offsetMinutes(epochMs, timeZone);
+      const off = offset * 60_000;
+      const naive = Math.floor((epochMs + off) / 3_600_000) * 3_600_000 - off;
+      if (offsetMinutes(naive, timeZone) === offset) return naive;
+      // The local hour began in a DST gap (a 30-minute shift): it starts at the transition.
+      let lo = naive;
+      let hi = epochMs;
+      while (hi - lo > 60_000) {
+        const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
+        if (offsetMinutes(mid, timeZone) === offset) hi = mid;
+        else lo = mid;
+      }
+      return hi;
     }
     case 'localDate':
       return localMidnight(truncateLocalDate(localDate(epochMs, timeZone), kind.unit), timeZone);
+    case 'whole':
+      throw new Error('a whole-range bucket has no calendar start');
   }
 }
 
@@ -210,6 +231,8 @@ export function nextBucketStart(start: number, bucket: Bucket, timeZone: string)
               })();
       return localMidnight(next, timeZone);
     }
+    case 'whole':
+      throw new Error('a whole-range bucket has no successor');
   }
 }
 
@@ -277,6 +300,26 @@ export function offsetMicrosSql(segments: OffsetSegment[], epochUs: string): str
     .join(' ');
   return `(CASE ${whens} ELSE ${rest.at(-1)!.offsetMinutes * 60_000_000} END)`;
 }
+
+/**
+ * SQL for the start (epoch µs) of the offset segment a row falls in. A local hour that
+ * begins inside a DST gap (Lord Howe moves by 30 minutes) starts at the transition, so
+ * engines take the later of the naive local-hour start and this.
+ */
+export function segmentStartMicrosSql(segments: OffsetSegment[], epochUs: string): string {
+  const [, ...rest] = segments;
+  if (rest.length === 0) return `${MIN_EPOCH_US}`;
+  const whens = rest
+    .map(
+      (s, i) =>
+        `WHEN ${epochUs} < ${s.fromMs * 1000} THEN ${i === 0 ? MIN_EPOCH_US : rest[i - 1]!.fromMs * 1000}`,
+    )
+    .join(' ');
+  return `(CASE ${whens} ELSE ${rest.at(-1)!.fromMs * 1000} END)`;
+}
+
+/** Below any instant tidemark stores (about the year 1684, in epoch µs), and exact in JS. */
+const MIN_EPOCH_US = Number.MIN_SAFE_INTEGER;
 
 /** An upper bound on the number of buckets in [from, to). */
 export function estimateBuckets(fromMs: number, toMs: number, bucket: Bucket): number {

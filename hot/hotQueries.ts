@@ -2,7 +2,12 @@
 // as the cold engines, so the tier router merges them exactly.
 import type pg from 'pg';
 import type { KeyedPartial } from '../core/aggregates.ts';
-import { offsetMicrosSql, type BucketKind, type OffsetSegment } from '../core/buckets.ts';
+import {
+  offsetMicrosSql,
+  segmentStartMicrosSql,
+  type BucketKind,
+  type OffsetSegment,
+} from '../core/buckets.ts';
 import type { RowFingerprint, SeriesQuery } from '../cold/engine.ts';
 
 /** Bucket key expression in PostgreSQL's dialect, by integer arithmetic on epoch µs. */
@@ -20,8 +25,11 @@ function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
       return `(div(${us}, ${bucket.widthSeconds * 1_000_000}) * ${bucket.widthSeconds})::bigint`;
     case 'localHour': {
       const off = offsetMicrosSql(offsets, us);
-      return `div(div(${us} + ${off}, 3600000000) * 3600000000 - ${off}, 1000000)::bigint`;
+      const seg = segmentStartMicrosSql(offsets, us);
+      return `div(greatest(div(${us} + ${off}, 3600000000) * 3600000000 - ${off}, ${seg}), 1000000)::bigint`;
     }
+    case 'whole':
+      return '0';
     case 'localDate':
       return `div(${us} + ${offsetMicrosSql(offsets, us)}, 86400000000)::bigint`;
   }
