@@ -6,12 +6,32 @@ import type { RequestScoped } from '../../core/errorPlugin.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { RequestIdentity } from '../../core/signedContext.ts';
 import type pg from 'pg';
-import type { SeriesArgs, SeriesResult, TierRouter } from './domain/tierRouter.ts';
+import type { Partial } from '../../core/aggregates.ts';
+import type {
+  AnomalyArgs,
+  AnomalyResult,
+  RangeArgs,
+  SeriesArgs,
+  SeriesResult,
+  Tier,
+  TierRouter,
+} from './domain/tierRouter.ts';
 import { readTierStatus, type TierStatusReport } from './domain/tierStatus.ts';
+
+/** One entity's totals over a range, and the tiers that served them. */
+export interface TotalsResult {
+  partial: Partial | null;
+  tiers: Tier[];
+}
 
 export interface OlapContext extends RequestScoped {
   identity: RequestIdentity;
+  router: TierRouter;
+  /** Aborts when the caller goes away; engine work of this request stops with it. */
+  signal?: AbortSignal;
   seriesLoader(args: SeriesArgs): DataLoader<string, SeriesResult | null>;
+  totalsLoader(args: RangeArgs): DataLoader<string, TotalsResult | null>;
+  anomaliesLoader(args: AnomalyArgs): DataLoader<string, AnomalyResult | null>;
   tierStatus(): Promise<TierStatusReport>;
 }
 
@@ -23,8 +43,12 @@ export function createOlapContext(
   signal?: AbortSignal,
 ): OlapContext {
   const loaders = new Map<string, DataLoader<string, SeriesResult | null>>();
+  const totalsLoaders = new Map<string, DataLoader<string, TotalsResult | null>>();
+  const anomalyLoaders = new Map<string, DataLoader<string, AnomalyResult | null>>();
   return {
     identity,
+    router,
+    signal,
     requestId: identity.requestId,
     log,
     tierStatus: () => readTierStatus(pool, identity.tenantId),
@@ -34,6 +58,30 @@ export function createOlapContext(
       if (!loader) {
         loader = new DataLoader((ids) => router.series(identity.tenantId, ids, args, signal));
         loaders.set(key, loader);
+      }
+      return loader;
+    },
+    totalsLoader(args) {
+      const key = JSON.stringify([args.attribute, args.fromMs, args.toMs]);
+      let loader = totalsLoaders.get(key);
+      if (!loader) {
+        loader = new DataLoader(async (ids) => {
+          const { totals, tiers } = await router.totals(identity.tenantId, { ids }, args, signal);
+          return ids.map((id) => {
+            const t = totals.get(id);
+            return t ? { partial: t.partial, tiers } : null;
+          });
+        });
+        totalsLoaders.set(key, loader);
+      }
+      return loader;
+    },
+    anomaliesLoader(args) {
+      const key = JSON.stringify(args);
+      let loader = anomalyLoaders.get(key);
+      if (!loader) {
+        loader = new DataLoader((ids) => router.anomalies(identity.tenantId, ids, args, signal));
+        anomalyLoaders.set(key, loader);
       }
       return loader;
     },

@@ -120,6 +120,10 @@ describe(`a federated series across cold and hot equals a reference over all row
     { tenant: 'kolkata', bucket: 'DAY', unit: 'day' },
     { tenant: 'kolkata', bucket: 'HOUR', unit: 'hour' },
     { tenant: 'lordhowe', bucket: 'DAY', unit: 'day' },
+    // Lord Howe moves its clock by 30 minutes (2026-10-04 02:00 -> 02:30): the local
+    // hour that begins in the gap starts at the transition, as PostgreSQL's AT TIME ZONE
+    // places the nonexistent 02:00.
+    { tenant: 'lordhowe', bucket: 'HOUR', unit: 'hour' },
   ];
 
   it.each(cases)(
@@ -157,6 +161,283 @@ describe(`a federated series across cold and hot equals a reference over all row
       }
     },
   );
+
+  interface Aggregates {
+    count: number;
+    sum: number;
+    avg: number | null;
+    min: number | null;
+    max: number | null;
+    stddev: number | null;
+  }
+
+  /** Reference aggregates over all rows, per entity (or per kind), for [from, to). */
+  async function referenceTotals(
+    tenantId: string,
+    from: string,
+    to: string,
+    by: 'entity' | 'kind',
+  ) {
+    const { rows } = await db.dbs.operator.query<Aggregates & { key: string }>(
+      `SELECT ${by === 'entity' ? 'r.entity_id' : 'e.kind'} AS key, count(*)::int AS count,
+              coalesce(sum(num), 0) AS sum, avg(num) AS avg, min(num) AS min, max(num) AS max,
+              stddev_samp(num) AS stddev
+         FROM reference_observations r
+         JOIN entities e ON e.tenant_id = r.tenant_id AND e.id = r.entity_id
+        WHERE r.tenant_id = $1 AND r.attribute = 'value' AND r.ts >= $2 AND r.ts < $3
+        GROUP BY 1 ORDER BY 1`,
+      [tenantId, from, to],
+    );
+    return new Map(rows.map((r) => [r.key, r]));
+  }
+
+  function expectSameAggregates(
+    got: Aggregates,
+    want: Aggregates | undefined,
+    label: string,
+  ): void {
+    expect(got.count, `${label} count`).toBe(want?.count ?? 0);
+    if (!want) {
+      expect(got).toMatchObject({ sum: 0, avg: null, min: null, max: null, stddev: null });
+      return;
+    }
+    expect(got.min, label).toBe(want.min);
+    expect(got.max, label).toBe(want.max);
+    expect(got.sum).toBeCloseTo(want.sum, 6);
+    expect(got.avg!).toBeCloseTo(want.avg!, 9);
+    if (want.stddev === null) expect(got.stddev).toBeNull();
+    else expect(got.stddev!).toBeCloseTo(want.stddev, 6);
+  }
+
+  /** Seeded ranges: cold only, hot only, straddling the watermark, and an empty one. */
+  function ranges(seed: number): [string, string][] {
+    const next = seededRandom(seed);
+    const at = (daysAgo: number): string =>
+      new Date(NOW - daysAgo * DAY + Math.floor(next() * DAY)).toISOString();
+    return [
+      [at(80), at(30)],
+      [at(5), at(1)],
+      [at(40), at(2)],
+      [at(200), at(150)],
+    ];
+  }
+
+  it.each(['newyork', 'kolkata', 'lordhowe'])(
+    '%s: every entity summary equals the reference, cold, hot, straddling and empty',
+    async (tenant) => {
+      const dataset = datasets.find((d) => d.tenantId === tenant)!;
+      const token = await stack.token(tenant);
+      for (const [from, to] of ranges(SEED + tenant.length)) {
+        const res = await stack.query<{
+          entities: { nodes: { id: string; summary: Aggregates & { tiers: string[] } }[] };
+        }>(
+          token,
+          `query($from: DateTimeISO!, $to: DateTimeISO!) { entities(first: 50) { nodes { id
+             summary(attribute: "value", from: $from, to: $to) { count sum avg min max stddev tiers } } } }`,
+          { from, to },
+        );
+        expect(res.body.errors).toBeUndefined();
+        const want = await referenceTotals(tenant, from, to, 'entity');
+        const nodes = res.body.data!.entities.nodes;
+        expect(nodes.map((n) => n.id)).toEqual(dataset.entityIds);
+        for (const n of nodes) expectSameAggregates(n.summary, want.get(n.id), `${n.id} ${from}`);
+      }
+    },
+  );
+
+  it('ranks the top entities as the reference does, by every aggregate and both orders', async () => {
+    const token = await stack.token('newyork');
+    const [from, to] = ranges(SEED)[2]!;
+    const want = [...(await referenceTotals('newyork', from, to, 'entity')).values()];
+    for (const [by, field, order] of [
+      ['MAX', 'max', 'DESC'],
+      ['AVG', 'avg', 'ASC'],
+      ['COUNT', 'count', 'DESC'],
+      ['SUM', 'sum', 'DESC'],
+      ['MIN', 'min', 'ASC'],
+    ] as const) {
+      const res = await stack.query<{
+        tenant: {
+          top: (Aggregates & {
+            rank: number;
+            value: number;
+            entity: { id: string; kind: string };
+          })[];
+        };
+      }>(
+        token,
+        `query($from: DateTimeISO!, $to: DateTimeISO!, $by: TopBy!, $order: SortOrder!) {
+           tenant { top(attribute: "value", from: $from, to: $to, by: $by, limit: 3, order: $order) {
+             rank value count sum avg min max stddev entity { id kind } } } }`,
+        { from, to, by, order },
+      );
+      expect(res.body.errors).toBeUndefined();
+      const sign = order === 'DESC' ? -1 : 1;
+      const ranked = [...want]
+        .sort((a, b) => sign * (Number(a[field]) - Number(b[field])) || a.key.localeCompare(b.key))
+        .slice(0, 3);
+      const top = res.body.data!.tenant.top;
+      expect(
+        top.map((t) => t.entity.id),
+        `${by} ${order}`,
+      ).toEqual(ranked.map((r) => r.key));
+      expect(top.map((t) => t.rank)).toEqual([1, 2, 3]);
+      top.forEach((t, i) => {
+        expectSameAggregates(t, ranked[i], `${by} #${i + 1}`);
+        expect(t.value).toBeCloseTo(Number(ranked[i]![field]), 9);
+        expect(t.entity.kind).toMatch(/^(pump|meter)$/); // resolved by the OLTP subgraph
+      });
+    }
+  });
+
+  it('breaks a tenant down by entity kind exactly as the reference groups it', async () => {
+    for (const tenant of ['kolkata', 'lordhowe']) {
+      const token = await stack.token(tenant);
+      for (const [from, to] of ranges(SEED * 3 + tenant.length)) {
+        const res = await stack.query<{
+          tenant: { breakdown: (Aggregates & { key: string; entities: number })[] };
+        }>(
+          token,
+          `query($from: DateTimeISO!, $to: DateTimeISO!) { tenant {
+             breakdown(attribute: "value", from: $from, to: $to, groupBy: ENTITY_KIND) {
+               key entities count sum avg min max stddev } } }`,
+          { from, to },
+        );
+        expect(res.body.errors).toBeUndefined();
+        const want = await referenceTotals(tenant, from, to, 'kind');
+        const groups = res.body.data!.tenant.breakdown;
+        expect(groups.map((g) => g.key).sort()).toEqual(['meter', 'pump']);
+        for (const g of groups) {
+          expect(g.entities).toBe(2);
+          expectSameAggregates(g, want.get(g.key), `${tenant} ${g.key} ${from}`);
+        }
+      }
+    }
+  });
+
+  it.each(['newyork', 'kolkata'])(
+    '%s: scores recent hours against the same local hour of the week, as the reference does',
+    async (tenant) => {
+      const dataset = datasets.find((d) => d.tenantId === tenant)!;
+      const at = new Date(NOW).toISOString();
+      const token = await stack.token(tenant);
+      const res = await stack.query<{
+        entities: {
+          nodes: {
+            id: string;
+            anomalies: {
+              tiers: string[];
+              points: {
+                start: string;
+                count: number;
+                avg: number;
+                baselineCount: number;
+                baselineAvg: number | null;
+                baselineStddev: number | null;
+                zScore: number | null;
+                anomalous: boolean;
+              }[];
+            };
+          }[];
+        };
+      }>(
+        token,
+        `query($at: DateTimeISO!) { entities(first: 50) { nodes { id
+           anomalies(attribute: "value", at: $at, recentHours: 24, lookbackDays: 28, threshold: 1) {
+             tiers points { start count avg baselineCount baselineAvg baselineStddev zScore anomalous } } } } }`,
+        { at },
+      );
+      expect(res.body.errors).toBeUndefined();
+      // Recent: the local hour holding at − 24 h through the one holding at (exclusive end);
+      // baseline: the 28 days before that first recent hour, by local (ISO weekday, hour).
+      const { rows: want } = await db.dbs.operator.query<{
+        entity_id: string;
+        start: Date;
+        count: number;
+        avg: number;
+        bcount: number | null;
+        bavg: number | null;
+        bstd: number | null;
+      }>(
+        `WITH bounds AS (
+           SELECT date_trunc('hour', ($3::timestamptz - interval '24 hours') AT TIME ZONE $2) AT TIME ZONE $2 AS recent_from),
+         recent AS (
+           SELECT entity_id, date_trunc('hour', ts AT TIME ZONE $2) AS local_hour,
+                  count(*)::int AS count, avg(num) AS avg
+             FROM reference_observations, bounds
+            WHERE tenant_id = $1 AND attribute = 'value' AND ts >= recent_from AND ts < $3
+            GROUP BY 1, 2),
+         baseline AS (
+           SELECT entity_id, extract(isodow FROM ts AT TIME ZONE $2) AS dow,
+                  extract(hour FROM ts AT TIME ZONE $2) AS hour,
+                  count(*)::int AS bcount, avg(num) AS bavg, stddev_samp(num) AS bstd
+             FROM reference_observations, bounds
+            WHERE tenant_id = $1 AND attribute = 'value'
+              AND ts >= recent_from - interval '28 days' AND ts < recent_from
+            GROUP BY 1, 2, 3)
+         SELECT r.entity_id, r.local_hour AT TIME ZONE $2 AS start, r.count, r.avg, b.bcount, b.bavg, b.bstd
+           FROM recent r LEFT JOIN baseline b ON b.entity_id = r.entity_id
+            AND b.dow = extract(isodow FROM r.local_hour) AND b.hour = extract(hour FROM r.local_hour)
+          ORDER BY 1, 2`,
+        [tenant, dataset.timeZone, at],
+      );
+      const nodes = res.body.data!.entities.nodes;
+      let scored = 0;
+      for (const node of nodes) {
+        expect(node.anomalies.tiers).toEqual(['COLD', 'HOT']);
+        const rows = want.filter((r) => r.entity_id === node.id);
+        expect(node.anomalies.points.map((p) => p.start)).toEqual(
+          rows.map((r) => r.start.toISOString()),
+        );
+        node.anomalies.points.forEach((p, i) => {
+          const r = rows[i]!;
+          expect(p.count).toBe(r.count);
+          expect(p.avg).toBeCloseTo(r.avg, 9);
+          expect(p.baselineCount).toBe(r.bcount ?? 0);
+          if (r.bavg === null) expect(p.baselineAvg).toBeNull();
+          else expect(p.baselineAvg!).toBeCloseTo(r.bavg, 9);
+          if (r.bstd === null || r.bstd === 0) {
+            expect(p.zScore).toBeNull();
+            return;
+          }
+          scored += 1;
+          expect(p.baselineStddev!).toBeCloseTo(r.bstd, 6);
+          const z = (r.avg - r.bavg!) / r.bstd;
+          expect(p.zScore!).toBeCloseTo(z, 6);
+          expect(p.anomalous).toBe(Math.abs(z) >= 1);
+        });
+      }
+      expect(scored).toBeGreaterThan(10);
+    },
+  );
+
+  it('fills every local day of a range, 23- and 25-hour days included, when asked', async () => {
+    const token = await stack.token('newyork');
+    // The data ends at NOW; the range runs three days past it and over 2026-11-01.
+    const from = '2026-10-30T12:00:00Z';
+    const to = new Date(NOW + 3 * DAY).toISOString();
+    const res = await stack.query<{
+      entities: { nodes: { series: { points: (Point & { filled: boolean })[] } }[] };
+    }>(
+      token,
+      `query($from: DateTimeISO!, $to: DateTimeISO!) { entities(first: 1) { nodes {
+         series(attribute: "value", from: $from, to: $to, bucket: DAY, fill: NULL) {
+           points { start localStart count avg filled } } } } }`,
+      { from, to },
+    );
+    expect(res.body.errors).toBeUndefined();
+    const points = res.body.data!.entities.nodes[0]!.series.points;
+    // Local days 2026-10-30 .. 2026-11-23 in New York: 25 buckets, one per local midnight.
+    expect(points).toHaveLength(25);
+    expect(points.every((p) => p.localStart.slice(11, 19) === '00:00:00')).toBe(true);
+    expect(points.map((p) => p.localStart.slice(0, 10))).toEqual(
+      Array.from({ length: 25 }, (_, i) => addUtcDays('2026-10-30', i)),
+    );
+    const empty = points.filter((p) => p.filled);
+    expect(empty.length).toBeGreaterThanOrEqual(3);
+    expect(empty.every((p) => p.count === 0 && p.avg === null)).toBe(true);
+    expect(points.filter((p) => !p.filled).every((p) => p.count > 0)).toBe(true);
+  });
 
   it('aligns New York days to local midnight, with 23- and 25-hour days at DST changes', async () => {
     const token = await stack.token('newyork');

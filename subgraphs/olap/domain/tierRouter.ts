@@ -12,10 +12,13 @@ import {
 import {
   bucketKind,
   estimateBuckets,
+  bucketStart,
   keyToStart,
+  localHourOfWeek,
   offsetTimeline,
   toLocalIso,
   type Bucket,
+  type BucketKind,
 } from '../../../core/buckets.ts';
 import { badInput, ErrorCode, TidemarkError } from '../../../core/errors.ts';
 import {
@@ -30,10 +33,13 @@ import { hotSeriesPartials } from '../../../hot/hotQueries.ts';
 
 export type Tier = 'HOT' | 'COLD';
 
-export interface SeriesArgs {
+export interface RangeArgs {
   attribute: string;
   fromMs: number;
   toMs: number;
+}
+
+export interface SeriesArgs extends RangeArgs {
   bucket: Bucket;
 }
 
@@ -58,10 +64,48 @@ export interface RouterLimits {
 
 const MAX_RANGE_MS = 20 * 366 * 86_400_000;
 
+export interface AnomalyArgs {
+  attribute: string;
+  /** End of the recent window (exclusive). */
+  atMs: number;
+  recentHours: number;
+  lookbackDays: number;
+  threshold: number;
+}
+
+export interface AnomalyPoint {
+  start: Date;
+  localStart: string;
+  count: number;
+  avg: number;
+  /** Baseline: every value of the same local hour of the week in the lookback window. */
+  baselineCount: number;
+  baselineAvg: number | null;
+  baselineStddev: number | null;
+  /** (avg − baselineAvg) / baselineStddev; null without a baseline spread. */
+  zScore: number | null;
+  anomalous: boolean;
+}
+
+export interface AnomalyResult {
+  attribute: string;
+  timeZone: string;
+  points: AnomalyPoint[];
+  tiers: Tier[];
+}
+
+/** Totals of one entity over a range; `partial` is null when it has no rows there. */
+export interface EntityTotal {
+  id: string;
+  kind: string;
+  partial: Partial | null;
+}
+
 interface Snapshot {
   /** The query as the hot tier ran it; the cold side narrows its range. */
   query: SeriesQuery;
   entityKeys: Map<string, number>;
+  entityKinds: Map<string, string>;
   coldFiles: RangedColdFile[];
   hot: KeyedPartial[];
 }
@@ -74,11 +118,16 @@ export class TierRouter {
     readonly cache = new ColdPartialsCache(),
   ) {}
 
-  /** Checks arguments and cost before any engine runs. */
-  validate(args: SeriesArgs, entityCount: number): void {
+  /** Checks a range before any engine runs. */
+  validateRange(args: RangeArgs): void {
     if (!(args.toMs > args.fromMs)) throw badInput('`to` must be after `from`', 'to');
     if (args.toMs - args.fromMs > MAX_RANGE_MS)
       throw badInput('the range may span at most 20 years', 'from');
+  }
+
+  /** Checks arguments and cost before any engine runs. */
+  validate(args: SeriesArgs, entityCount: number): void {
+    this.validateRange(args);
     const points = estimateBuckets(args.fromMs, args.toMs, args.bucket) * entityCount;
     if (points > this.limits.maxPoints) {
       throw new TidemarkError(
@@ -130,7 +179,156 @@ export class TierRouter {
     signal?: AbortSignal,
   ): Promise<(SeriesResult | null)[]> {
     this.validate(args, entityIds.length);
-    const kind = bucketKind(args.bucket);
+    const { snapshot, byEntity, tiers } = await this.collect(
+      tenantId,
+      { ids: entityIds },
+      args,
+      bucketKind(args.bucket),
+      signal,
+    );
+    const { timeZone } = snapshot.query;
+    return entityIds.map((id) => {
+      const key = snapshot.entityKeys.get(id);
+      if (key === undefined) return null;
+      // Engines key calendar buckets by local day; weeks and months merge here.
+      const buckets = new Map<number, Partial>();
+      for (const [bucketKey, p] of byEntity.get(key) ?? []) {
+        const start = keyToStart(bucketKey, args.bucket, timeZone);
+        const existing = buckets.get(start);
+        buckets.set(start, existing ? mergePartials(existing, p) : p);
+      }
+      const points = [...buckets.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([start, partial]) => ({
+          ...summarize(partial),
+          start: new Date(start),
+          localStart: toLocalIso(start, timeZone),
+        }));
+      return { attribute: args.attribute, bucket: args.bucket, timeZone, points, tiers };
+    });
+  }
+
+  /**
+   * Recent local-hour buckets of each entity scored against a baseline: all values in
+   * the same local hour of the week over the `lookbackDays` before the recent window
+   * (served by whichever tiers hold them — typically cold). One snapshot, one engine
+   * query per tier for all entities.
+   */
+  async anomalies(
+    tenantId: string,
+    entityIds: readonly string[],
+    args: AnomalyArgs,
+    signal?: AbortSignal,
+  ): Promise<(AnomalyResult | null)[]> {
+    if (!(args.recentHours >= 1 && args.recentHours <= 168))
+      throw badInput('recentHours must be 1..168', 'recentHours');
+    if (!(args.lookbackDays >= 7 && args.lookbackDays <= 366))
+      throw badInput('lookbackDays must be 7..366', 'lookbackDays');
+    if (!(args.threshold > 0)) throw badInput('threshold must be positive', 'threshold');
+    const recentFromMs = args.atMs - args.recentHours * 3_600_000;
+    const lookbackMs = args.lookbackDays * 86_400_000;
+    // One hour more than the lookback: the recent window starts on a local hour, which
+    // is known only once the snapshot has read the tenant's zone.
+    const range = {
+      attribute: args.attribute,
+      fromMs: recentFromMs - lookbackMs - 3_600_000,
+      toMs: args.atMs,
+    };
+    this.validate({ ...range, bucket: 'HOUR' }, entityIds.length);
+    const { snapshot, byEntity, tiers } = await this.collect(
+      tenantId,
+      { ids: entityIds },
+      range,
+      { kind: 'localHour' },
+      signal,
+    );
+    const { timeZone } = snapshot.query;
+    // Recent: the local hour holding at − recentHours, through the one holding at.
+    const recentStart = bucketStart(recentFromMs, 'HOUR', timeZone);
+    return entityIds.map((id) => {
+      const key = snapshot.entityKeys.get(id);
+      if (key === undefined) return null;
+      const recent: [number, Partial][] = [];
+      const baseline = new Map<number, Partial>();
+      for (const [bucketKey, p] of byEntity.get(key) ?? []) {
+        const start = bucketKey * 1000;
+        if (start >= recentStart) {
+          recent.push([start, p]);
+          continue;
+        }
+        if (start < recentStart - lookbackMs) continue;
+        const how = localHourOfWeek(start, timeZone);
+        const existing = baseline.get(how);
+        baseline.set(how, existing ? mergePartials(existing, p) : p);
+      }
+      const points = recent
+        .sort(([a], [b]) => a - b)
+        .map(([start, p]): AnomalyPoint => {
+          const now = summarize(p);
+          const base = baseline.get(localHourOfWeek(start, timeZone));
+          const b = base ? summarize(base) : null;
+          const zScore =
+            b && b.stddev !== null && b.stddev > 0 ? (now.avg - b.avg) / b.stddev : null;
+          return {
+            start: new Date(start),
+            localStart: toLocalIso(start, timeZone),
+            count: now.count,
+            avg: now.avg,
+            baselineCount: b?.count ?? 0,
+            baselineAvg: b?.avg ?? null,
+            baselineStddev: b?.stddev ?? null,
+            zScore,
+            anomalous: zScore !== null && Math.abs(zScore) >= args.threshold,
+          };
+        });
+      return { attribute: args.attribute, timeZone, points, tiers };
+    });
+  }
+
+  /**
+   * Totals over [from, to) per entity: for the ids given (null for ids the tenant does
+   * not have), or for every entity of the tenant. Entities without rows have count 0.
+   */
+  async totals(
+    tenantId: string,
+    entities: { ids: readonly string[] } | 'all',
+    range: RangeArgs,
+    signal?: AbortSignal,
+  ): Promise<{ totals: Map<string, EntityTotal>; tiers: Tier[]; timeZone: string }> {
+    this.validateRange(range);
+    const { snapshot, byEntity, tiers } = await this.collect(
+      tenantId,
+      entities,
+      range,
+      { kind: 'whole' },
+      signal,
+    );
+    const totals = new Map<string, EntityTotal>();
+    for (const [id, key] of snapshot.entityKeys) {
+      totals.set(id, {
+        id,
+        kind: snapshot.entityKinds.get(id)!,
+        partial: byEntity.get(key)?.get(0) ?? null,
+      });
+    }
+    return { totals, tiers, timeZone: snapshot.query.timeZone };
+  }
+
+  /**
+   * Reads the snapshot (tenant, attribute, entities, manifest, hot partials) and the cold
+   * partials, and merges them per entity and engine bucket key, exactly.
+   */
+  private async collect(
+    tenantId: string,
+    entities: { ids: readonly string[] } | 'all',
+    range: RangeArgs,
+    kind: BucketKind,
+    signal?: AbortSignal,
+  ): Promise<{
+    snapshot: Snapshot;
+    byEntity: Map<number, Map<number, Partial>>;
+    tiers: Tier[];
+  }> {
     const snapshot = await withTenant(
       this.pool,
       tenantId,
@@ -143,54 +341,60 @@ export class TierRouter {
           `SELECT t.time_zone, a.attribute_key, a.type::text AS type
              FROM tenants t LEFT JOIN attributes a ON a.tenant_id = t.id AND a.name = $2
             WHERE t.id = $1`,
-          [tenantId, args.attribute],
+          [tenantId, range.attribute],
         );
         const row = meta[0];
         if (!row) throw new TidemarkError(ErrorCode.NOT_FOUND, `tenant ${tenantId} does not exist`);
         if (row.attribute_key == null)
-          throw badInput(`unknown attribute "${args.attribute}"`, 'attribute');
+          throw badInput(`unknown attribute "${range.attribute}"`, 'attribute');
         if (row.type !== 'number') {
           throw badInput(
-            `series needs a number attribute; "${args.attribute}" is ${row.type}`,
+            `this aggregate needs a number attribute; "${range.attribute}" is ${row.type}`,
             'attribute',
           );
         }
-        const { rows: entities } = await c.query<{ id: string; entity_key: number }>(
-          `SELECT id, entity_key FROM entities WHERE tenant_id = $1 AND id = ANY($2::text[])`,
-          [tenantId, entityIds],
+        const { rows: found } = await c.query<{ id: string; entity_key: number; kind: string }>(
+          entities === 'all'
+            ? `SELECT id, entity_key, kind FROM entities WHERE tenant_id = $1`
+            : `SELECT id, entity_key, kind FROM entities WHERE tenant_id = $1 AND id = ANY($2::text[])`,
+          entities === 'all' ? [tenantId] : [tenantId, entities.ids],
         );
-        const entityKeys = new Map(entities.map((e) => [e.id, e.entity_key]));
         const query: SeriesQuery = {
           tenantId,
           attributeKey: row.attribute_key,
-          entityKeys: [...entityKeys.values()],
-          fromMs: args.fromMs,
-          toMs: args.toMs,
+          entityKeys: found.map((e) => e.entity_key),
+          fromMs: range.fromMs,
+          toMs: range.toMs,
           bucket: kind,
           timeZone: row.time_zone,
-          offsets: offsetTimeline(row.time_zone, args.fromMs, args.toMs),
+          offsets: offsetTimeline(row.time_zone, range.fromMs, range.toMs),
         };
         const { rows: files } = await c.query<RangedColdFile>(
           `SELECT tenant_id AS "tenantId", to_char(day, 'YYYY-MM-DD') AS day, path, row_count AS "rowCount",
                   floor(extract(epoch FROM min_ts) * 1000)::bigint AS "minTsMs",
                   ceil(extract(epoch FROM max_ts) * 1000)::bigint AS "maxTsMs"
              FROM cold_files WHERE tenant_id = $1 AND min_ts < $3 AND max_ts >= $2`,
-          [tenantId, new Date(args.fromMs), new Date(args.toMs)],
+          [tenantId, new Date(range.fromMs), new Date(range.toMs)],
         );
         const hot = await hotSeriesPartials(c, query);
-        return { query, entityKeys, coldFiles: files, hot };
+        return {
+          query,
+          entityKeys: new Map(found.map((e) => [e.id, e.entity_key])),
+          entityKinds: new Map(found.map((e) => [e.id, e.kind])),
+          coldFiles: files,
+          hot,
+        };
       },
       { readOnly: true, repeatableRead: true, lockTables: ['observations'] },
     );
 
-    const { timeZone } = snapshot.query;
     let cold: KeyedPartial[] = [];
     if (snapshot.coldFiles.length > 0) {
-      const range = ColdPartialsCache.clamp(snapshot.coldFiles, snapshot.query);
+      const clamped = ColdPartialsCache.clamp(snapshot.coldFiles, snapshot.query);
       const coldQuery: SeriesQuery = {
         ...snapshot.query,
-        ...range,
-        offsets: offsetTimeline(timeZone, range.fromMs, range.toMs),
+        ...clamped,
+        offsets: offsetTimeline(snapshot.query.timeZone, clamped.fromMs, clamped.toMs),
       };
       cold = await this.cache.get(snapshot.coldFiles, coldQuery, () =>
         this.coldPartials(snapshot.coldFiles, coldQuery, signal),
@@ -203,30 +407,11 @@ export class TierRouter {
     const byEntity = new Map<number, Map<number, Partial>>();
     for (const p of [...cold, ...snapshot.hot]) {
       if (p.count === 0) continue;
-      const start = keyToStart(p.bucketKey, args.bucket, timeZone);
       const buckets = byEntity.get(p.entityKey) ?? new Map<number, Partial>();
-      const existing = buckets.get(start);
-      buckets.set(start, existing ? mergePartials(existing, p) : p);
+      const existing = buckets.get(p.bucketKey);
+      buckets.set(p.bucketKey, existing ? mergePartials(existing, p) : p);
       byEntity.set(p.entityKey, buckets);
     }
-    return entityIds.map((id) => {
-      const key = snapshot.entityKeys.get(id);
-      if (key === undefined) return null;
-      const buckets = byEntity.get(key) ?? new Map<number, Partial>();
-      const points = [...buckets.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([start, partial]) => ({
-          ...summarize(partial),
-          start: new Date(start),
-          localStart: toLocalIso(start, timeZone),
-        }));
-      return {
-        attribute: args.attribute,
-        bucket: args.bucket,
-        timeZone,
-        points,
-        tiers,
-      };
-    });
+    return { snapshot, byEntity, tiers };
   }
 }

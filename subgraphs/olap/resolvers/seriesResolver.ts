@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { GraphQLISODateTime } from 'type-graphql';
 import { Bucket } from '../../../core/buckets.ts';
 import type { OlapContext } from '../context.ts';
+import { Fill, fillPoints } from '../domain/fill.ts';
 import { Entity, Series, type Tier } from '../types/series.ts';
 
 @Resolver(() => Entity)
@@ -18,11 +19,16 @@ export class SeriesResolver {
     from: Date,
     @Arg('to', () => GraphQLISODateTime, { description: 'Exclusive end (UTC instant).' }) to: Date,
     @Arg('bucket', () => Bucket) bucket: Bucket,
+    @Arg('fill', () => Fill, { defaultValue: Fill.NONE }) fill: Fill,
     @Ctx() ctx: OlapContext,
   ): Promise<Series | null> {
-    const result = await ctx
-      .seriesLoader({ attribute, fromMs: from.getTime(), toMs: to.getTime(), bucket })
-      .load(entity.id);
-    return result ? { ...result, tiers: result.tiers as Tier[] } : null;
+    const range = { fromMs: from.getTime(), toMs: to.getTime() };
+    const result = await ctx.seriesLoader({ attribute, ...range, bucket }).load(entity.id);
+    if (!result) return null;
+    return {
+      ...result,
+      points: fillPoints(result.points, { ...range, bucket, timeZone: result.timeZone }, fill),
+      tiers: result.tiers as Tier[],
+    };
   }
 }

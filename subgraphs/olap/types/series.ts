@@ -1,10 +1,22 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLISODateTime } from 'type-graphql';
 import { Bucket } from '../../../core/buckets.ts';
+import { Fill } from '../domain/fill.ts';
 
 registerEnumType(Bucket, {
   name: 'Bucket',
   description: 'Bucket width. HOUR and coarser align to the tenant’s local clock (DST-correct).',
+});
+
+registerEnumType(Fill, {
+  name: 'Fill',
+  description: 'What a series does with buckets that have no rows.',
+  valuesConfig: {
+    NONE: { description: 'Leave them out (the default).' },
+    NULL: { description: 'Include them: count 0, sum 0, null statistics.' },
+    ZERO: { description: 'Include them with every aggregate 0 (stddev null).' },
+    PREVIOUS: { description: 'Include them repeating the previous bucket’s statistics, count 0.' },
+  },
 });
 
 export enum Tier {
@@ -27,20 +39,23 @@ export class SeriesPoint {
   @Field(() => Float)
   sum!: number;
 
-  @Field(() => Float)
-  avg!: number;
+  @Field(() => Float, { nullable: true, description: 'Null only in a NULL-filled bucket.' })
+  avg!: number | null;
 
-  @Field(() => Float)
-  min!: number;
+  @Field(() => Float, { nullable: true, description: 'Null only in a NULL-filled bucket.' })
+  min!: number | null;
 
-  @Field(() => Float)
-  max!: number;
+  @Field(() => Float, { nullable: true, description: 'Null only in a NULL-filled bucket.' })
+  max!: number | null;
 
   @Field(() => Float, {
     nullable: true,
     description: 'Sample standard deviation; null below two values.',
   })
   stddev!: number | null;
+
+  @Field(() => Boolean, { description: 'True for a bucket without rows that `fill` added.' })
+  filled!: boolean;
 }
 
 @ObjectType({ description: 'A time series of one numeric attribute of one entity.' })
@@ -54,7 +69,9 @@ export class Series {
   @Field(() => String, { description: 'The tenant time zone that buckets align to.' })
   timeZone!: string;
 
-  @Field(() => [SeriesPoint], { description: 'Buckets with rows, oldest first.' })
+  @Field(() => [SeriesPoint], {
+    description: 'Buckets with rows, oldest first (and empty ones too, as `fill` says).',
+  })
   points!: SeriesPoint[];
 
   @Field(() => [Tier], { description: 'Tiers that served this series.' })

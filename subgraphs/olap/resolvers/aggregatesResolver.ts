@@ -1,0 +1,171 @@
+// Range aggregates: an entity's summary, a tenant's top-N entities and its breakdown by
+// entity kind. All come from the tier router's exact per-entity totals over [from, to).
+import { Arg, Ctx, FieldResolver, Float, Int, Resolver, Root } from 'type-graphql';
+import { GraphQLISODateTime } from 'type-graphql';
+import { mergePartials, summarize, type Partial } from '../../../core/aggregates.ts';
+import { badInput } from '../../../core/errors.ts';
+import type { OlapContext } from '../context.ts';
+import {
+  type Aggregates,
+  Anomalies,
+  BreakdownBy,
+  BreakdownGroup,
+  RankedEntity,
+  SortOrder,
+  Summary,
+  Tenant,
+  TopBy,
+} from '../types/aggregates.ts';
+import { Entity, type Tier } from '../types/series.ts';
+
+const MAX_TOP = 1000;
+
+/** Aggregates of a partial; an empty one (no values) has count 0 and null statistics. */
+export function aggregatesOf(partial: Partial | null): Aggregates {
+  if (!partial || partial.count === 0) {
+    return { count: 0, sum: 0, avg: null, min: null, max: null, stddev: null };
+  }
+  const s = summarize(partial);
+  return { count: s.count, sum: s.sum, avg: s.avg, min: s.min, max: s.max, stddev: s.stddev };
+}
+
+const rankValue = (a: Aggregates, by: TopBy): number | null =>
+  by === TopBy.COUNT
+    ? a.count
+    : by === TopBy.SUM
+      ? a.sum
+      : by === TopBy.AVG
+        ? a.avg
+        : by === TopBy.MIN
+          ? a.min
+          : a.max;
+
+@Resolver(() => Entity)
+export class EntitySummaryResolver {
+  @FieldResolver(() => Summary, {
+    nullable: true,
+    description:
+      'Aggregates over [from, to) across hot and cold tiers. Null for an entity the tenant does not have.',
+  })
+  async summary(
+    @Root() entity: Entity,
+    @Arg('attribute', () => String) attribute: string,
+    @Arg('from', () => GraphQLISODateTime, { description: 'Inclusive start (UTC instant).' })
+    from: Date,
+    @Arg('to', () => GraphQLISODateTime, { description: 'Exclusive end (UTC instant).' }) to: Date,
+    @Ctx() ctx: OlapContext,
+  ): Promise<Summary | null> {
+    const result = await ctx
+      .totalsLoader({ attribute, fromMs: from.getTime(), toMs: to.getTime() })
+      .load(entity.id);
+    if (!result) return null;
+    return { attribute, tiers: result.tiers as Tier[], ...aggregatesOf(result.partial) };
+  }
+}
+
+@Resolver(() => Entity)
+export class EntityAnomaliesResolver {
+  @FieldResolver(() => Anomalies, {
+    nullable: true,
+    description:
+      'Each recent local hour’s mean scored (z-score) against every value of the same local ' +
+      'hour of the week over the lookback window before it. Null for an entity the tenant does not have.',
+  })
+  async anomalies(
+    @Root() entity: Entity,
+    @Arg('attribute', () => String) attribute: string,
+    @Arg('at', () => GraphQLISODateTime, {
+      nullable: true,
+      description: 'End of the recent window (exclusive); now when omitted.',
+    })
+    at: Date | null,
+    @Arg('recentHours', () => Int, { defaultValue: 24 }) recentHours: number,
+    @Arg('lookbackDays', () => Int, { defaultValue: 28 }) lookbackDays: number,
+    @Arg('threshold', () => Float, { defaultValue: 3 }) threshold: number,
+    @Ctx() ctx: OlapContext,
+  ): Promise<Anomalies | null> {
+    const result = await ctx
+      .anomaliesLoader({
+        attribute,
+        atMs: (at ?? new Date()).getTime(),
+        recentHours,
+        lookbackDays,
+        threshold,
+      })
+      .load(entity.id);
+    return result ? { ...result, tiers: result.tiers as Tier[] } : null;
+  }
+}
+
+@Resolver(() => Tenant)
+export class TenantAggregatesResolver {
+  @FieldResolver(() => [RankedEntity], {
+    description:
+      'The tenant’s entities ranked by an aggregate of one numeric attribute over [from, to); ' +
+      'entities without values there are left out.',
+  })
+  async top(
+    @Root() tenant: Tenant,
+    @Arg('attribute', () => String) attribute: string,
+    @Arg('from', () => GraphQLISODateTime) from: Date,
+    @Arg('to', () => GraphQLISODateTime) to: Date,
+    @Arg('by', () => TopBy, { defaultValue: TopBy.AVG }) by: TopBy,
+    @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
+    @Arg('order', () => SortOrder, { defaultValue: SortOrder.DESC }) order: SortOrder,
+    @Ctx() ctx: OlapContext,
+  ): Promise<RankedEntity[]> {
+    if (limit < 1 || limit > MAX_TOP) throw badInput(`limit must be 1..${MAX_TOP}`, 'limit');
+    if (tenant.id !== ctx.identity.tenantId) return [];
+    const { totals } = await ctx.router.totals(
+      ctx.identity.tenantId,
+      'all',
+      { attribute, fromMs: from.getTime(), toMs: to.getTime() },
+      ctx.signal,
+    );
+    const sign = order === SortOrder.DESC ? -1 : 1;
+    return [...totals.values()]
+      .map((t) => ({ id: t.id, aggregates: aggregatesOf(t.partial) }))
+      .filter((t) => t.aggregates.count > 0)
+      .map((t) => ({ ...t, value: rankValue(t.aggregates, by)! }))
+      .sort((a, b) => sign * (a.value - b.value) || a.id.localeCompare(b.id))
+      .slice(0, limit)
+      .map((t, i) => ({ rank: i + 1, entity: { id: t.id }, value: t.value, ...t.aggregates }));
+  }
+
+  @FieldResolver(() => [BreakdownGroup], {
+    description:
+      'Aggregates of one numeric attribute over [from, to) per group of the tenant’s entities, ' +
+      'largest count first.',
+  })
+  async breakdown(
+    @Root() tenant: Tenant,
+    @Arg('attribute', () => String) attribute: string,
+    @Arg('from', () => GraphQLISODateTime) from: Date,
+    @Arg('to', () => GraphQLISODateTime) to: Date,
+    @Arg('groupBy', () => BreakdownBy, { defaultValue: BreakdownBy.ENTITY_KIND })
+    groupBy: BreakdownBy,
+    @Ctx() ctx: OlapContext,
+  ): Promise<BreakdownGroup[]> {
+    if (tenant.id !== ctx.identity.tenantId) return [];
+    const { totals } = await ctx.router.totals(
+      ctx.identity.tenantId,
+      'all',
+      { attribute, fromMs: from.getTime(), toMs: to.getTime() },
+      ctx.signal,
+    );
+    const groups = new Map<string, { entities: number; partial: Partial | null }>();
+    // ENTITY_KIND is the one grouping so far; grouping by a string attribute's value
+    // would join each entity's latest value here.
+    void groupBy;
+    for (const t of totals.values()) {
+      const key = t.kind;
+      const g = groups.get(key) ?? { entities: 0, partial: null };
+      g.entities += 1;
+      if (t.partial) g.partial = g.partial ? mergePartials(g.partial, t.partial) : t.partial;
+      groups.set(key, g);
+    }
+    return [...groups.entries()]
+      .map(([key, g]) => ({ key, entities: g.entities, ...aggregatesOf(g.partial) }))
+      .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+  }
+}

@@ -1,0 +1,145 @@
+import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { GraphQLISODateTime } from 'type-graphql';
+import { Entity, Tier } from './series.ts';
+
+export enum TopBy {
+  AVG = 'AVG',
+  SUM = 'SUM',
+  MIN = 'MIN',
+  MAX = 'MAX',
+  COUNT = 'COUNT',
+}
+registerEnumType(TopBy, { name: 'TopBy', description: 'The aggregate that ranks entities.' });
+
+export enum SortOrder {
+  DESC = 'DESC',
+  ASC = 'ASC',
+}
+registerEnumType(SortOrder, { name: 'SortOrder' });
+
+export enum BreakdownBy {
+  ENTITY_KIND = 'ENTITY_KIND',
+}
+registerEnumType(BreakdownBy, {
+  name: 'BreakdownBy',
+  description: 'What a breakdown groups entities by.',
+});
+
+@ObjectType({
+  description:
+    'Aggregates of one numeric attribute over [from, to), across every tier, merged exactly. ' +
+    'avg, min and max are null when there are no values.',
+})
+export class Aggregates {
+  @Field(() => Int)
+  count!: number;
+
+  @Field(() => Float)
+  sum!: number;
+
+  @Field(() => Float, { nullable: true })
+  avg!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  min!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  max!: number | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Sample standard deviation; null below two values.',
+  })
+  stddev!: number | null;
+}
+
+@ObjectType({ description: 'One entity’s aggregates over a range.' })
+export class Summary extends Aggregates {
+  @Field(() => String)
+  attribute!: string;
+
+  @Field(() => [Tier], { description: 'Tiers that served this summary.' })
+  tiers!: Tier[];
+}
+
+@ObjectType({ description: 'An entity and the aggregates that ranked it.' })
+export class RankedEntity extends Aggregates {
+  @Field(() => Int, { description: '1 for the first entity.' })
+  rank!: number;
+
+  @Field(() => Entity)
+  entity!: Entity;
+
+  @Field(() => Float, { description: 'The ranking aggregate’s value.' })
+  value!: number;
+}
+
+@ObjectType({ description: 'Aggregates of one group of entities.' })
+export class BreakdownGroup extends Aggregates {
+  @Field(() => String, { description: 'The group’s key, e.g. the entity kind.' })
+  key!: string;
+
+  @Field(() => Int, { description: 'Entities in the group (with or without values).' })
+  entities!: number;
+}
+
+@Directive('@key(fields: "id")')
+@ObjectType()
+export class Tenant {
+  @Field(() => ID)
+  id!: string;
+}
+
+@ObjectType({ description: 'A recent local hour scored against its hour-of-week baseline.' })
+export class AnomalyPoint {
+  @Field(() => GraphQLISODateTime, { description: 'Start of the local hour (UTC instant).' })
+  start!: Date;
+
+  @Field(() => String, { description: 'Start in the tenant’s time zone, with offset.' })
+  localStart!: string;
+
+  @Field(() => Int)
+  count!: number;
+
+  @Field(() => Float)
+  avg!: number;
+
+  @Field(() => Int, {
+    description: 'Values in the same local hour of the week over the lookback window.',
+  })
+  baselineCount!: number;
+
+  @Field(() => Float, { nullable: true })
+  baselineAvg!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Sample standard deviation of the baseline.' })
+  baselineStddev!: number | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: '(avg − baselineAvg) / baselineStddev; null without a baseline spread.',
+  })
+  zScore!: number | null;
+
+  @Field(() => Boolean, { description: '|zScore| ≥ threshold.' })
+  anomalous!: boolean;
+}
+
+@ObjectType({
+  description:
+    'Recent hourly means (usually hot rows) against the same local hour of the week in history ' +
+    '(usually cold rows): the fresh-versus-historical comparison in one answer.',
+})
+export class Anomalies {
+  @Field(() => String)
+  attribute!: string;
+
+  @Field(() => String, { description: 'The tenant time zone that hours and weeks align to.' })
+  timeZone!: string;
+
+  @Field(() => [AnomalyPoint], { description: 'Recent local hours with values, oldest first.' })
+  points!: AnomalyPoint[];
+
+  @Field(() => [Tier], { description: 'Tiers that served the recent window and the baseline.' })
+  tiers!: Tier[];
+}
