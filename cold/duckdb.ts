@@ -15,6 +15,8 @@ import {
 import type {
   ColdEngine,
   ColdFile,
+  KeyedValueCount,
+  ValueCountQuery,
   RowFingerprint,
   SeriesQuery,
   TenantDaySource,
@@ -180,6 +182,39 @@ export class DuckDbEngine implements ColdEngine {
       min: Number(r.mn),
       max: Number(r.mx),
       sumSquares: Number(r.ss),
+    }));
+  }
+
+  async valueCounts(
+    files: ColdFile[],
+    query: ValueCountQuery,
+    signal?: AbortSignal,
+  ): Promise<KeyedValueCount[]> {
+    const own = files.filter((f) => f.tenantId === query.tenantId);
+    if (own.length === 0 || query.entityKeys.length === 0) return [];
+    const list = own.map((f) => quote(this.resolve(f.path))).join(', ');
+    const rows = await this.rows(
+      `SELECT entity_key, coalesce(str, CASE WHEN bool THEN 'true' ELSE 'false' END) AS value,
+              count(*)::DOUBLE AS n
+         FROM read_parquet([${list}])
+        WHERE tenant_id = $tenant AND attribute_key = $attribute::INTEGER
+          AND entity_key IN (SELECT unnest(string_split($entities, ','))::BIGINT)
+          AND ts >= make_timestamptz($from_us::BIGINT) AND ts < make_timestamptz($to_us::BIGINT)
+          AND num IS NULL
+        GROUP BY ALL`,
+      {
+        tenant: query.tenantId,
+        attribute: query.attributeKey,
+        entities: query.entityKeys.join(','),
+        from_us: BigInt(query.fromMs) * 1000n,
+        to_us: BigInt(query.toMs) * 1000n,
+      },
+      signal,
+    );
+    return rows.map((r) => ({
+      entityKey: Number(r.entity_key),
+      value: String(r.value),
+      count: Number(r.n),
     }));
   }
 

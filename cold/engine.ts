@@ -61,6 +61,16 @@ export interface TenantDaySource {
   fileTag: string;
 }
 
+/** Counts of each distinct value of a string or boolean attribute, per entity. */
+export type ValueCountQuery = Omit<SeriesQuery, 'bucket' | 'timeZone' | 'offsets'>;
+
+export interface KeyedValueCount {
+  entityKey: number;
+  /** The string value, or 'true' / 'false' for a boolean attribute. */
+  value: string;
+  count: number;
+}
+
 export interface ColdEngine {
   readonly name: string;
   /**
@@ -82,6 +92,12 @@ export interface ColdEngine {
     query: SeriesQuery,
     signal?: AbortSignal,
   ): Promise<KeyedPartial[]>;
+  /** Rows per distinct string/boolean value and entity, over manifest-listed files. */
+  valueCounts(
+    files: ColdFile[],
+    query: ValueCountQuery,
+    signal?: AbortSignal,
+  ): Promise<KeyedValueCount[]>;
   /** Every data file present in storage, committed or not (for orphan clean-up). */
   listFiles(): Promise<string[]>;
   deleteFile(path: string): Promise<void>;

@@ -17,6 +17,8 @@ import {
   ColdEngineError,
   type ColdEngine,
   type ColdFile,
+  type KeyedValueCount,
+  type ValueCountQuery,
   type RowFingerprint,
   type SeriesQuery,
   type TenantDaySource,
@@ -244,6 +246,31 @@ export class TrinoEngine implements ColdEngine {
       max: Number(r[5]),
       sumSquares: Number(r[6]),
     }));
+  }
+
+  async valueCounts(
+    files: ColdFile[],
+    query: ValueCountQuery,
+    signal?: AbortSignal,
+  ): Promise<KeyedValueCount[]> {
+    const own = files.filter((f) => f.tenantId === query.tenantId);
+    if (own.length === 0 || query.entityKeys.length === 0) return [];
+    const rows = await this.rows(
+      `SELECT entity_key, coalesce(str, CAST(bool AS varchar)), count(*)
+         FROM ${this.table}
+        WHERE ${this.batchPredicate(
+          query.tenantId,
+          null,
+          own.map((f) => f.path),
+        )}
+          AND attribute_key = ${int(query.attributeKey)}
+          AND entity_key IN (${query.entityKeys.map(int).join(', ')})
+          AND ts_us >= ${int(query.fromMs * 1000)} AND ts_us < ${int(query.toMs * 1000)}
+          AND num IS NULL
+        GROUP BY 1, 2`,
+      signal,
+    );
+    return rows.map((r) => ({ entityKey: Number(r[0]), value: String(r[1]), count: Number(r[2]) }));
   }
 
   async ping(): Promise<void> {

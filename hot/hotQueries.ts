@@ -8,7 +8,12 @@ import {
   type BucketKind,
   type OffsetSegment,
 } from '../core/buckets.ts';
-import type { RowFingerprint, SeriesQuery } from '../cold/engine.ts';
+import type {
+  KeyedValueCount,
+  RowFingerprint,
+  SeriesQuery,
+  ValueCountQuery,
+} from '../cold/engine.ts';
 
 /** Bucket key expression in PostgreSQL's dialect, by integer arithmetic on epoch µs. */
 /**
@@ -73,6 +78,29 @@ export async function hotSeriesPartials(
     max: r.mx,
     sumSquares: r.ss,
   }));
+}
+
+/** Rows per distinct string/boolean value and entity; same shape as the cold engines'. */
+export async function hotValueCounts(
+  client: pg.PoolClient,
+  query: ValueCountQuery,
+): Promise<KeyedValueCount[]> {
+  if (query.entityKeys.length === 0) return [];
+  const { rows } = await client.query<{ entity_key: number; value: string; n: number }>(
+    `SELECT entity_key, coalesce(str, bool::text) AS value, count(*)::int AS n
+       FROM observations
+      WHERE tenant_id = $1 AND attribute_key = $2 AND entity_key = ANY($3::bigint[])
+        AND ts >= $4 AND ts < $5 AND num IS NULL
+      GROUP BY 1, 2`,
+    [
+      query.tenantId,
+      query.attributeKey,
+      query.entityKeys,
+      new Date(query.fromMs),
+      new Date(query.toMs),
+    ],
+  );
+  return rows.map((r) => ({ entityKey: Number(r.entity_key), value: r.value, count: r.n }));
 }
 
 /** Fingerprint SQL over a row source; must equal the cold engines' exactly. */

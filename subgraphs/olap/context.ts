@@ -24,6 +24,13 @@ export interface TotalsResult {
   tiers: Tier[];
 }
 
+/** One entity's counts per value, the attribute's type and the tiers that served them. */
+export interface ValueCountsResult {
+  counts: Map<string, number>;
+  type: string;
+  tiers: Tier[];
+}
+
 export interface OlapContext extends RequestScoped {
   identity: RequestIdentity;
   router: TierRouter;
@@ -32,6 +39,7 @@ export interface OlapContext extends RequestScoped {
   seriesLoader(args: SeriesArgs): DataLoader<string, SeriesResult | null>;
   totalsLoader(args: RangeArgs): DataLoader<string, TotalsResult | null>;
   anomaliesLoader(args: AnomalyArgs): DataLoader<string, AnomalyResult | null>;
+  valueCountsLoader(args: RangeArgs): DataLoader<string, ValueCountsResult | null>;
   tierStatus(): Promise<TierStatusReport>;
 }
 
@@ -45,6 +53,7 @@ export function createOlapContext(
   const loaders = new Map<string, DataLoader<string, SeriesResult | null>>();
   const totalsLoaders = new Map<string, DataLoader<string, TotalsResult | null>>();
   const anomalyLoaders = new Map<string, DataLoader<string, AnomalyResult | null>>();
+  const valueLoaders = new Map<string, DataLoader<string, ValueCountsResult | null>>();
   return {
     identity,
     router,
@@ -82,6 +91,23 @@ export function createOlapContext(
       if (!loader) {
         loader = new DataLoader((ids) => router.anomalies(identity.tenantId, ids, args, signal));
         anomalyLoaders.set(key, loader);
+      }
+      return loader;
+    },
+    valueCountsLoader(args) {
+      const key = JSON.stringify(args);
+      let loader = valueLoaders.get(key);
+      if (!loader) {
+        loader = new DataLoader(async (ids) => {
+          const { counts, type, tiers } = await router.valueCounts(
+            identity.tenantId,
+            ids,
+            args,
+            signal,
+          );
+          return counts.map((c) => (c ? { counts: c, type, tiers } : null));
+        });
+        valueLoaders.set(key, loader);
       }
       return loader;
     },

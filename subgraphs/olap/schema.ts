@@ -3,6 +3,7 @@ import { buildFederatedSchema } from '../common/buildFederatedSchema.ts';
 import {
   EntityAnomaliesResolver,
   EntitySummaryResolver,
+  EntityValuesResolver,
   TenantAggregatesResolver,
 } from './resolvers/aggregatesResolver.ts';
 import { SeriesResolver } from './resolvers/seriesResolver.ts';
@@ -17,6 +18,7 @@ export function buildOlapSchema(): Promise<GraphQLSchema> {
         SeriesResolver,
         EntitySummaryResolver,
         EntityAnomaliesResolver,
+        EntityValuesResolver,
         TenantAggregatesResolver,
         TierStatusResolver,
       ],

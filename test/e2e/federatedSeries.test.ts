@@ -1,6 +1,9 @@
-// Differential: series answered through the gateway, across cold Parquet and hot
-// PostgreSQL (including late rows in the default partition), against a reference
-// query over one table that holds every row.
+// Differential: series, summaries, top-N, breakdowns and anomalies answered through the
+// gateway, across the cold tier and hot PostgreSQL (including late rows in the default
+// partition), against a reference query over one table that holds every row. Two
+// seeded scenarios: the autumn of 2026 (New York's 2026-11-01, Lord Howe's 30-minute
+// shift on 2026-10-04) and a 121-day winter in four zones ending after New York's
+// 2026-03-08, with each tenant's hot window, and so the watermark, drawn at random.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUtcDays, utcDay } from '../../hot/partitions.ts';
 import { runTierPass } from '../../tiering/tierPass.ts';
@@ -14,10 +17,95 @@ import { startStack, type Stack } from '../support/stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
 
 const SEED = Number(process.env.TEST_SEED ?? 20261101);
-const NOW = Date.parse('2026-11-20T12:00:00Z');
 const DAY = 86_400_000;
-const FROM = new Date(NOW - 90 * DAY).toISOString();
-const TO = new Date(NOW).toISOString();
+
+interface Scenario {
+  name: string;
+  now: number;
+  days: number;
+  tenants: { tenantId: string; timeZone: string; hotDays?: number }[];
+  series: { tenant: string; bucket: string; unit: string }[];
+  anomalyTenants: string[];
+  /** A New York DST day: its local midnight and the next one, as UTC and local ISO. */
+  dst: { from: string; to: string; starts: [string, string][] };
+}
+
+const pick = seededRandom(SEED * 11);
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'autumn 2026',
+    now: Date.parse('2026-11-20T12:00:00Z'),
+    days: 91,
+    tenants: [
+      { tenantId: 'newyork', timeZone: 'America/New_York' },
+      { tenantId: 'kolkata', timeZone: 'Asia/Kolkata' },
+      { tenantId: 'lordhowe', timeZone: 'Australia/Lord_Howe' },
+    ],
+    series: [
+      { tenant: 'newyork', bucket: 'DAY', unit: 'day' },
+      { tenant: 'newyork', bucket: 'WEEK', unit: 'week' },
+      { tenant: 'newyork', bucket: 'MONTH', unit: 'month' },
+      { tenant: 'kolkata', bucket: 'DAY', unit: 'day' },
+      { tenant: 'kolkata', bucket: 'HOUR', unit: 'hour' },
+      { tenant: 'lordhowe', bucket: 'DAY', unit: 'day' },
+      // Lord Howe moves its clock by 30 minutes (2026-10-04 02:00 -> 02:30): the local
+      // hour that begins in the gap starts at the transition, as PostgreSQL's AT TIME
+      // ZONE places the nonexistent 02:00.
+      { tenant: 'lordhowe', bucket: 'HOUR', unit: 'hour' },
+    ],
+    anomalyTenants: ['newyork', 'kolkata'],
+    dst: {
+      from: '2026-10-30T00:00:00Z',
+      to: '2026-11-04T00:00:00Z',
+      starts: [
+        ['2026-11-01T04:00:00.000Z', '2026-11-01T00:00:00-04:00'],
+        ['2026-11-02T05:00:00.000Z', '2026-11-02T00:00:00-05:00'],
+      ],
+    },
+  },
+  {
+    name: 'winter 2025-26, random watermark',
+    // A seeded instant on 2026-03-20 and seeded hot windows: the shortest decides which
+    // days leave PostgreSQL.
+    now: Date.parse('2026-03-20T00:00:00Z') + Math.floor(pick() * 24) * 3_600_000 + 1_800_000,
+    days: 121,
+    tenants: [
+      { tenantId: 'utc', timeZone: 'UTC', hotDays: 3 + Math.floor(pick() * 12) },
+      { tenantId: 'newyork', timeZone: 'America/New_York', hotDays: 3 + Math.floor(pick() * 12) },
+      { tenantId: 'kolkata', timeZone: 'Asia/Kolkata', hotDays: 3 + Math.floor(pick() * 12) },
+      {
+        tenantId: 'lordhowe',
+        timeZone: 'Australia/Lord_Howe',
+        hotDays: 3 + Math.floor(pick() * 12),
+      },
+    ],
+    series: [
+      { tenant: 'utc', bucket: 'DAY', unit: 'day' },
+      { tenant: 'utc', bucket: 'HOUR', unit: 'hour' },
+      { tenant: 'newyork', bucket: 'DAY', unit: 'day' },
+      { tenant: 'newyork', bucket: 'WEEK', unit: 'week' },
+      { tenant: 'newyork', bucket: 'HOUR', unit: 'hour' },
+      { tenant: 'kolkata', bucket: 'MONTH', unit: 'month' },
+      { tenant: 'lordhowe', bucket: 'DAY', unit: 'day' },
+    ],
+    anomalyTenants: ['utc', 'newyork', 'kolkata'],
+    dst: {
+      from: '2026-03-06T00:00:00Z',
+      to: '2026-03-11T00:00:00Z',
+      starts: [
+        ['2026-03-08T05:00:00.000Z', '2026-03-08T00:00:00-05:00'],
+        ['2026-03-09T04:00:00.000Z', '2026-03-09T00:00:00-04:00'],
+      ],
+    },
+  },
+];
+
+interface ValueCounts {
+  total: number;
+  distinct: number;
+  trueShare: number | null;
+  top: { value: string; count: number; share: number }[];
+}
 
 interface Point {
   start: string;
@@ -43,323 +131,375 @@ const SERIES_QUERY = `
     }
   }`;
 
-describe(`a federated series across cold and hot equals a reference over all rows (seed ${SEED})`, () => {
-  let db: TestDatabase;
-  let stack: Stack;
-  const datasets: Dataset[] = [];
+describe.each(SCENARIOS)(
+  `$name: answers across cold and hot equal a reference over all rows (seed ${SEED})`,
+  (sc) => {
+    const NOW = sc.now;
+    const FROM = new Date(NOW - (sc.days - 1) * DAY).toISOString();
+    const TO = new Date(NOW).toISOString();
+    const tenantIds = sc.tenants.map((t) => t.tenantId);
+    let db: TestDatabase;
+    let stack: Stack;
+    const datasets: Dataset[] = [];
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    stack = await startStack(db);
-    const specs = [
-      { tenantId: 'newyork', timeZone: 'America/New_York' },
-      { tenantId: 'kolkata', timeZone: 'Asia/Kolkata' },
-      { tenantId: 'lordhowe', timeZone: 'Australia/Lord_Howe' },
-    ];
-    for (const [i, s] of specs.entries()) {
-      datasets.push(
-        await createTenantDataset(db.dbs.operator, {
-          ...s,
-          entities: 4,
-          days: 91,
-          rowsPerDay: 24,
-          nowMs: NOW,
-          seed: SEED + i,
-        }),
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      stack = await startStack(db);
+      for (const [i, s] of sc.tenants.entries()) {
+        datasets.push(
+          await createTenantDataset(db.dbs.operator, {
+            ...s,
+            entities: 4,
+            days: sc.days,
+            rowsPerDay: 24,
+            nowMs: NOW,
+            seed: SEED + i,
+          }),
+        );
+      }
+      expect((await runTierPass(stack.tierDeps, { nowMs: NOW })).status).toBe('done');
+      // Late rows for days already in cold, left in the default partition.
+      const next = seededRandom(SEED * 7);
+      for (const d of datasets) {
+        const late = Array.from({ length: 25 }, (_, i) => ({
+          tenantId: d.tenantId,
+          attributeKey: d.attributeKey,
+          entityKey: d.entityKeys.get(d.entityIds[i % d.entityIds.length]!)!,
+          tsMs: NOW - Math.floor(16 + next() * (sc.days - 30)) * DAY + i * 1000 + 17,
+          value: Math.round(next() * 1e6) / 1000,
+        }));
+        await insertRows(db.dbs.operator, d, late);
+      }
+      const { rows } = await db.dbs.operator.query<{ n: number }>(
+        'SELECT count(*) AS n FROM observations_default',
       );
-    }
-    expect((await runTierPass(stack.tierDeps, { nowMs: NOW })).status).toBe('done');
-    // Late rows for days already in cold, left in the default partition.
-    const next = seededRandom(SEED * 7);
-    for (const d of datasets) {
-      const late = Array.from({ length: 25 }, (_, i) => ({
-        tenantId: d.tenantId,
-        attributeKey: d.attributeKey,
-        entityKey: d.entityKeys.get(d.entityIds[i % d.entityIds.length]!)!,
-        tsMs: NOW - Math.floor(10 + next() * 70) * DAY + i * 1000 + 17,
-        value: Math.round(next() * 1e6) / 1000,
-      }));
-      await insertRows(db.dbs.operator, d, late);
-    }
-    const { rows } = await db.dbs.operator.query<{ n: number }>(
-      'SELECT count(*) AS n FROM observations_default',
-    );
-    expect(rows[0]!.n).toBe(75);
-  });
-  afterAll(async () => {
-    await stack?.close();
-    await db?.drop();
-  });
+      expect(rows[0]!.n).toBe(25 * sc.tenants.length);
+    });
+    afterAll(async () => {
+      await stack?.close();
+      await db?.drop();
+    });
 
-  async function reference(tenantId: string, timeZone: string, unit: string) {
-    const { rows } = await db.dbs.operator.query<{
-      entity_id: string;
-      start: Date;
-      count: number;
-      sum: number;
-      avg: number;
-      min: number;
-      max: number;
-      stddev: number | null;
-    }>(
-      `SELECT entity_id, date_trunc($4, ts AT TIME ZONE $2) AT TIME ZONE $2 AS start,
+    async function reference(tenantId: string, timeZone: string, unit: string) {
+      const { rows } = await db.dbs.operator.query<{
+        entity_id: string;
+        start: Date;
+        count: number;
+        sum: number;
+        avg: number;
+        min: number;
+        max: number;
+        stddev: number | null;
+      }>(
+        `SELECT entity_id, date_trunc($4, ts AT TIME ZONE $2) AT TIME ZONE $2 AS start,
               count(*) AS count, sum(num) AS sum, avg(num) AS avg, min(num) AS min, max(num) AS max,
               stddev_samp(num) AS stddev
          FROM reference_observations
         WHERE tenant_id = $1 AND attribute = 'value' AND ts >= $3 AND ts < $5
         GROUP BY 1, 2 ORDER BY 1, 2`,
-      [tenantId, timeZone, FROM, unit, TO],
+        [tenantId, timeZone, FROM, unit, TO],
+      );
+      return rows;
+    }
+
+    it.each(sc.series)(
+      '$tenant $bucket buckets match the reference in every point',
+      async ({ tenant, bucket, unit }) => {
+        const dataset = datasets.find((d) => d.tenantId === tenant)!;
+        const token = await stack.token(tenant);
+        const res = await stack.query<{
+          tenant: { id: string; timeZone: string };
+          entities: {
+            nodes: { id: string; series: { timeZone: string; tiers: string[]; points: Point[] } }[];
+          };
+        }>(token, SERIES_QUERY, { from: FROM, to: TO, bucket });
+        expect(res.body.errors).toBeUndefined();
+        const nodes = res.body.data!.entities.nodes;
+        expect(nodes.map((n) => n.id)).toEqual(dataset.entityIds);
+        const expected = await reference(tenant, dataset.timeZone, unit);
+        expect(expected.length).toBeGreaterThan(0);
+        for (const node of nodes) {
+          expect(node.series.tiers).toEqual(['COLD', 'HOT']);
+          const want = expected.filter((r) => r.entity_id === node.id);
+          expect(node.series.points.map((p) => p.start)).toEqual(
+            want.map((r) => r.start.toISOString()),
+          );
+          node.series.points.forEach((p, i) => {
+            const r = want[i]!;
+            expect(p.count, `${node.id} ${p.start} count`).toBe(r.count);
+            expect(p.min).toBe(r.min);
+            expect(p.max).toBe(r.max);
+            expect(p.sum).toBeCloseTo(r.sum, 6);
+            expect(p.avg).toBeCloseTo(r.avg, 9);
+            if (r.stddev === null) expect(p.stddev).toBeNull();
+            else expect(p.stddev!).toBeCloseTo(r.stddev, 6);
+          });
+        }
+      },
     );
-    return rows;
-  }
 
-  const cases = [
-    { tenant: 'newyork', bucket: 'DAY', unit: 'day' },
-    { tenant: 'newyork', bucket: 'WEEK', unit: 'week' },
-    { tenant: 'newyork', bucket: 'MONTH', unit: 'month' },
-    { tenant: 'kolkata', bucket: 'DAY', unit: 'day' },
-    { tenant: 'kolkata', bucket: 'HOUR', unit: 'hour' },
-    { tenant: 'lordhowe', bucket: 'DAY', unit: 'day' },
-    // Lord Howe moves its clock by 30 minutes (2026-10-04 02:00 -> 02:30): the local
-    // hour that begins in the gap starts at the transition, as PostgreSQL's AT TIME ZONE
-    // places the nonexistent 02:00.
-    { tenant: 'lordhowe', bucket: 'HOUR', unit: 'hour' },
-  ];
+    interface Aggregates {
+      count: number;
+      sum: number;
+      avg: number | null;
+      min: number | null;
+      max: number | null;
+      stddev: number | null;
+    }
 
-  it.each(cases)(
-    '$tenant $bucket buckets match the reference in every point',
-    async ({ tenant, bucket, unit }) => {
-      const dataset = datasets.find((d) => d.tenantId === tenant)!;
-      const token = await stack.token(tenant);
-      const res = await stack.query<{
-        tenant: { id: string; timeZone: string };
-        entities: {
-          nodes: { id: string; series: { timeZone: string; tiers: string[]; points: Point[] } }[];
-        };
-      }>(token, SERIES_QUERY, { from: FROM, to: TO, bucket });
-      expect(res.body.errors).toBeUndefined();
-      const nodes = res.body.data!.entities.nodes;
-      expect(nodes.map((n) => n.id)).toEqual(dataset.entityIds);
-      const expected = await reference(tenant, dataset.timeZone, unit);
-      expect(expected.length).toBeGreaterThan(0);
-      for (const node of nodes) {
-        expect(node.series.tiers).toEqual(['COLD', 'HOT']);
-        const want = expected.filter((r) => r.entity_id === node.id);
-        expect(node.series.points.map((p) => p.start)).toEqual(
-          want.map((r) => r.start.toISOString()),
-        );
-        node.series.points.forEach((p, i) => {
-          const r = want[i]!;
-          expect(p.count, `${node.id} ${p.start} count`).toBe(r.count);
-          expect(p.min).toBe(r.min);
-          expect(p.max).toBe(r.max);
-          expect(p.sum).toBeCloseTo(r.sum, 6);
-          expect(p.avg).toBeCloseTo(r.avg, 9);
-          if (r.stddev === null) expect(p.stddev).toBeNull();
-          else expect(p.stddev!).toBeCloseTo(r.stddev, 6);
-        });
-      }
-    },
-  );
-
-  interface Aggregates {
-    count: number;
-    sum: number;
-    avg: number | null;
-    min: number | null;
-    max: number | null;
-    stddev: number | null;
-  }
-
-  /** Reference aggregates over all rows, per entity (or per kind), for [from, to). */
-  async function referenceTotals(
-    tenantId: string,
-    from: string,
-    to: string,
-    by: 'entity' | 'kind',
-  ) {
-    const { rows } = await db.dbs.operator.query<Aggregates & { key: string }>(
-      `SELECT ${by === 'entity' ? 'r.entity_id' : 'e.kind'} AS key, count(*)::int AS count,
+    /** Reference aggregates over all rows, per entity (or per kind), for [from, to). */
+    async function referenceTotals(
+      tenantId: string,
+      from: string,
+      to: string,
+      by: 'entity' | 'kind',
+    ) {
+      const { rows } = await db.dbs.operator.query<Aggregates & { key: string }>(
+        `SELECT ${by === 'entity' ? 'r.entity_id' : 'e.kind'} AS key, count(*)::int AS count,
               coalesce(sum(num), 0) AS sum, avg(num) AS avg, min(num) AS min, max(num) AS max,
               stddev_samp(num) AS stddev
          FROM reference_observations r
          JOIN entities e ON e.tenant_id = r.tenant_id AND e.id = r.entity_id
         WHERE r.tenant_id = $1 AND r.attribute = 'value' AND r.ts >= $2 AND r.ts < $3
         GROUP BY 1 ORDER BY 1`,
-      [tenantId, from, to],
-    );
-    return new Map(rows.map((r) => [r.key, r]));
-  }
-
-  function expectSameAggregates(
-    got: Aggregates,
-    want: Aggregates | undefined,
-    label: string,
-  ): void {
-    expect(got.count, `${label} count`).toBe(want?.count ?? 0);
-    if (!want) {
-      expect(got).toMatchObject({ sum: 0, avg: null, min: null, max: null, stddev: null });
-      return;
+        [tenantId, from, to],
+      );
+      return new Map(rows.map((r) => [r.key, r]));
     }
-    expect(got.min, label).toBe(want.min);
-    expect(got.max, label).toBe(want.max);
-    expect(got.sum).toBeCloseTo(want.sum, 6);
-    expect(got.avg!).toBeCloseTo(want.avg!, 9);
-    if (want.stddev === null) expect(got.stddev).toBeNull();
-    else expect(got.stddev!).toBeCloseTo(want.stddev, 6);
-  }
 
-  /** Seeded ranges: cold only, hot only, straddling the watermark, and an empty one. */
-  function ranges(seed: number): [string, string][] {
-    const next = seededRandom(seed);
-    const at = (daysAgo: number): string =>
-      new Date(NOW - daysAgo * DAY + Math.floor(next() * DAY)).toISOString();
-    return [
-      [at(80), at(30)],
-      [at(5), at(1)],
-      [at(40), at(2)],
-      [at(200), at(150)],
-    ];
-  }
+    function expectSameAggregates(
+      got: Aggregates,
+      want: Aggregates | undefined,
+      label: string,
+    ): void {
+      expect(got.count, `${label} count`).toBe(want?.count ?? 0);
+      if (!want) {
+        expect(got).toMatchObject({ sum: 0, avg: null, min: null, max: null, stddev: null });
+        return;
+      }
+      expect(got.min, label).toBe(want.min);
+      expect(got.max, label).toBe(want.max);
+      expect(got.sum).toBeCloseTo(want.sum, 6);
+      expect(got.avg!).toBeCloseTo(want.avg!, 9);
+      if (want.stddev === null) expect(got.stddev).toBeNull();
+      else expect(got.stddev!).toBeCloseTo(want.stddev, 6);
+    }
 
-  it.each(['newyork', 'kolkata', 'lordhowe'])(
-    '%s: every entity summary equals the reference, cold, hot, straddling and empty',
-    async (tenant) => {
-      const dataset = datasets.find((d) => d.tenantId === tenant)!;
-      const token = await stack.token(tenant);
-      for (const [from, to] of ranges(SEED + tenant.length)) {
+    /** Seeded ranges: cold only, hot only, straddling the watermark, and an empty one. */
+    function ranges(seed: number): [string, string][] {
+      const next = seededRandom(seed);
+      const at = (daysAgo: number): string =>
+        new Date(NOW - daysAgo * DAY + Math.floor(next() * DAY)).toISOString();
+      return [
+        [at(80), at(30)],
+        [at(5), at(1)],
+        [at(40), at(2)],
+        [at(200), at(150)],
+      ];
+    }
+
+    it.each(tenantIds)(
+      '%s: every entity summary equals the reference, cold, hot, straddling and empty',
+      async (tenant) => {
+        const dataset = datasets.find((d) => d.tenantId === tenant)!;
+        const token = await stack.token(tenant);
+        for (const [from, to] of ranges(SEED + tenant.length)) {
+          const res = await stack.query<{
+            entities: { nodes: { id: string; summary: Aggregates & { tiers: string[] } }[] };
+          }>(
+            token,
+            `query($from: DateTimeISO!, $to: DateTimeISO!) { entities(first: 50) { nodes { id
+             summary(attribute: "value", from: $from, to: $to) { count sum avg min max stddev tiers } } } }`,
+            { from, to },
+          );
+          expect(res.body.errors).toBeUndefined();
+          const want = await referenceTotals(tenant, from, to, 'entity');
+          const nodes = res.body.data!.entities.nodes;
+          expect(nodes.map((n) => n.id)).toEqual(dataset.entityIds);
+          for (const n of nodes) expectSameAggregates(n.summary, want.get(n.id), `${n.id} ${from}`);
+        }
+      },
+    );
+
+    it('ranks the top entities as the reference does, by every aggregate and both orders', async () => {
+      const token = await stack.token('newyork');
+      const [from, to] = ranges(SEED)[2]!;
+      const want = [...(await referenceTotals('newyork', from, to, 'entity')).values()];
+      for (const [by, field, order] of [
+        ['MAX', 'max', 'DESC'],
+        ['AVG', 'avg', 'ASC'],
+        ['COUNT', 'count', 'DESC'],
+        ['SUM', 'sum', 'DESC'],
+        ['MIN', 'min', 'ASC'],
+      ] as const) {
         const res = await stack.query<{
-          entities: { nodes: { id: string; summary: Aggregates & { tiers: string[] } }[] };
+          tenant: {
+            top: (Aggregates & {
+              rank: number;
+              value: number;
+              entity: { id: string; kind: string };
+            })[];
+          };
         }>(
           token,
-          `query($from: DateTimeISO!, $to: DateTimeISO!) { entities(first: 50) { nodes { id
-             summary(attribute: "value", from: $from, to: $to) { count sum avg min max stddev tiers } } } }`,
-          { from, to },
-        );
-        expect(res.body.errors).toBeUndefined();
-        const want = await referenceTotals(tenant, from, to, 'entity');
-        const nodes = res.body.data!.entities.nodes;
-        expect(nodes.map((n) => n.id)).toEqual(dataset.entityIds);
-        for (const n of nodes) expectSameAggregates(n.summary, want.get(n.id), `${n.id} ${from}`);
-      }
-    },
-  );
-
-  it('ranks the top entities as the reference does, by every aggregate and both orders', async () => {
-    const token = await stack.token('newyork');
-    const [from, to] = ranges(SEED)[2]!;
-    const want = [...(await referenceTotals('newyork', from, to, 'entity')).values()];
-    for (const [by, field, order] of [
-      ['MAX', 'max', 'DESC'],
-      ['AVG', 'avg', 'ASC'],
-      ['COUNT', 'count', 'DESC'],
-      ['SUM', 'sum', 'DESC'],
-      ['MIN', 'min', 'ASC'],
-    ] as const) {
-      const res = await stack.query<{
-        tenant: {
-          top: (Aggregates & {
-            rank: number;
-            value: number;
-            entity: { id: string; kind: string };
-          })[];
-        };
-      }>(
-        token,
-        `query($from: DateTimeISO!, $to: DateTimeISO!, $by: TopBy!, $order: SortOrder!) {
+          `query($from: DateTimeISO!, $to: DateTimeISO!, $by: TopBy!, $order: SortOrder!) {
            tenant { top(attribute: "value", from: $from, to: $to, by: $by, limit: 3, order: $order) {
              rank value count sum avg min max stddev entity { id kind } } } }`,
-        { from, to, by, order },
-      );
-      expect(res.body.errors).toBeUndefined();
-      const sign = order === 'DESC' ? -1 : 1;
-      const ranked = [...want]
-        .sort((a, b) => sign * (Number(a[field]) - Number(b[field])) || a.key.localeCompare(b.key))
-        .slice(0, 3);
-      const top = res.body.data!.tenant.top;
-      expect(
-        top.map((t) => t.entity.id),
-        `${by} ${order}`,
-      ).toEqual(ranked.map((r) => r.key));
-      expect(top.map((t) => t.rank)).toEqual([1, 2, 3]);
-      top.forEach((t, i) => {
-        expectSameAggregates(t, ranked[i], `${by} #${i + 1}`);
-        expect(t.value).toBeCloseTo(Number(ranked[i]![field]), 9);
-        expect(t.entity.kind).toMatch(/^(pump|meter)$/); // resolved by the OLTP subgraph
-      });
-    }
-  });
-
-  it('breaks a tenant down by entity kind exactly as the reference groups it', async () => {
-    for (const tenant of ['kolkata', 'lordhowe']) {
-      const token = await stack.token(tenant);
-      for (const [from, to] of ranges(SEED * 3 + tenant.length)) {
-        const res = await stack.query<{
-          tenant: { breakdown: (Aggregates & { key: string; entities: number })[] };
-        }>(
-          token,
-          `query($from: DateTimeISO!, $to: DateTimeISO!) { tenant {
-             breakdown(attribute: "value", from: $from, to: $to, groupBy: ENTITY_KIND) {
-               key entities count sum avg min max stddev } } }`,
-          { from, to },
+          { from, to, by, order },
         );
         expect(res.body.errors).toBeUndefined();
-        const want = await referenceTotals(tenant, from, to, 'kind');
-        const groups = res.body.data!.tenant.breakdown;
-        expect(groups.map((g) => g.key).sort()).toEqual(['meter', 'pump']);
-        for (const g of groups) {
-          expect(g.entities).toBe(2);
-          expectSameAggregates(g, want.get(g.key), `${tenant} ${g.key} ${from}`);
+        const sign = order === 'DESC' ? -1 : 1;
+        const ranked = [...want]
+          .sort(
+            (a, b) => sign * (Number(a[field]) - Number(b[field])) || a.key.localeCompare(b.key),
+          )
+          .slice(0, 3);
+        const top = res.body.data!.tenant.top;
+        expect(
+          top.map((t) => t.entity.id),
+          `${by} ${order}`,
+        ).toEqual(ranked.map((r) => r.key));
+        expect(top.map((t) => t.rank)).toEqual([1, 2, 3]);
+        top.forEach((t, i) => {
+          expectSameAggregates(t, ranked[i], `${by} #${i + 1}`);
+          expect(t.value).toBeCloseTo(Number(ranked[i]![field]), 9);
+          expect(t.entity.kind).toMatch(/^(pump|meter)$/); // resolved by the OLTP subgraph
+        });
+      }
+    });
+
+    it('breaks a tenant down by entity kind exactly as the reference groups it', async () => {
+      for (const tenant of tenantIds) {
+        const token = await stack.token(tenant);
+        for (const [from, to] of ranges(SEED * 3 + tenant.length)) {
+          const res = await stack.query<{
+            tenant: { breakdown: (Aggregates & { key: string; entities: number })[] };
+          }>(
+            token,
+            `query($from: DateTimeISO!, $to: DateTimeISO!) { tenant {
+             breakdown(attribute: "value", from: $from, to: $to, groupBy: ENTITY_KIND) {
+               key entities count sum avg min max stddev } } }`,
+            { from, to },
+          );
+          expect(res.body.errors).toBeUndefined();
+          const want = await referenceTotals(tenant, from, to, 'kind');
+          const groups = res.body.data!.tenant.breakdown;
+          expect(groups.map((g) => g.key).sort()).toEqual(['meter', 'pump']);
+          for (const g of groups) {
+            expect(g.entities).toBe(2);
+            expectSameAggregates(g, want.get(g.key), `${tenant} ${g.key} ${from}`);
+          }
         }
       }
-    }
-  });
+    });
 
-  it.each(['newyork', 'kolkata'])(
-    '%s: scores recent hours against the same local hour of the week, as the reference does',
-    async (tenant) => {
-      const dataset = datasets.find((d) => d.tenantId === tenant)!;
-      const at = new Date(NOW).toISOString();
-      const token = await stack.token(tenant);
-      const res = await stack.query<{
-        entities: {
-          nodes: {
-            id: string;
-            anomalies: {
-              tiers: string[];
-              points: {
-                start: string;
-                count: number;
-                avg: number;
-                baselineCount: number;
-                baselineAvg: number | null;
-                baselineStddev: number | null;
-                zScore: number | null;
-                anomalous: boolean;
+    it.each(tenantIds)(
+      '%s: counts every string and boolean value as the reference does',
+      async (tenant) => {
+        const token = await stack.token(tenant);
+        for (const [from, to] of ranges(SEED * 5 + tenant.length)) {
+          const res = await stack.query<{
+            entities: {
+              nodes: {
+                id: string;
+                label: ValueCounts;
+                on: ValueCounts;
               }[];
             };
-          }[];
-        };
-      }>(
-        token,
-        `query($at: DateTimeISO!) { entities(first: 50) { nodes { id
+          }>(
+            token,
+            `query($from: DateTimeISO!, $to: DateTimeISO!) { entities(first: 50) { nodes { id
+             label: values(attribute: "label", from: $from, to: $to, limit: 3) {
+               total distinct trueShare top { value count share } tiers }
+             on: values(attribute: "on", from: $from, to: $to) {
+               total distinct trueShare top { value count share } } } } }`,
+            { from, to },
+          );
+          expect(res.body.errors).toBeUndefined();
+          const { rows } = await db.dbs.operator.query<{
+            entity_id: string;
+            attribute: string;
+            value: string;
+            n: number;
+          }>(
+            `SELECT entity_id, attribute, coalesce(str, bool::text) AS value, count(*)::int AS n
+             FROM reference_observations
+            WHERE tenant_id = $1 AND attribute IN ('label', 'on') AND ts >= $2 AND ts < $3
+            GROUP BY 1, 2, 3`,
+            [tenant, from, to],
+          );
+          for (const node of res.body.data!.entities.nodes) {
+            for (const attribute of ['label', 'on'] as const) {
+              const want = rows
+                .filter((r) => r.entity_id === node.id && r.attribute === attribute)
+                .sort((a, b) => b.n - a.n || (a.value < b.value ? -1 : 1));
+              const got = node[attribute];
+              const total = want.reduce((n, r) => n + r.n, 0);
+              expect(got.total, `${node.id} ${attribute} ${from}`).toBe(total);
+              expect(got.distinct).toBe(want.length);
+              const limit = attribute === 'label' ? 3 : 10;
+              expect(got.top.map((t) => [t.value, t.count])).toEqual(
+                want.slice(0, limit).map((r) => [r.value, r.n]),
+              );
+              got.top.forEach((t) => expect(t.share).toBeCloseTo(t.count / total, 12));
+              if (attribute === 'label') expect(got.trueShare).toBeNull();
+              else if (total === 0) expect(got.trueShare).toBeNull();
+              else
+                expect(got.trueShare!).toBeCloseTo(
+                  (want.find((r) => r.value === 'true')?.n ?? 0) / total,
+                  12,
+                );
+            }
+          }
+        }
+      },
+    );
+
+    it.each(sc.anomalyTenants)(
+      '%s: scores recent hours against the same local hour of the week, as the reference does',
+      async (tenant) => {
+        const dataset = datasets.find((d) => d.tenantId === tenant)!;
+        const at = new Date(NOW).toISOString();
+        const token = await stack.token(tenant);
+        const res = await stack.query<{
+          entities: {
+            nodes: {
+              id: string;
+              anomalies: {
+                tiers: string[];
+                points: {
+                  start: string;
+                  count: number;
+                  avg: number;
+                  baselineCount: number;
+                  baselineAvg: number | null;
+                  baselineStddev: number | null;
+                  zScore: number | null;
+                  anomalous: boolean;
+                }[];
+              };
+            }[];
+          };
+        }>(
+          token,
+          `query($at: DateTimeISO!) { entities(first: 50) { nodes { id
            anomalies(attribute: "value", at: $at, recentHours: 24, lookbackDays: 28, threshold: 1) {
              tiers points { start count avg baselineCount baselineAvg baselineStddev zScore anomalous } } } } }`,
-        { at },
-      );
-      expect(res.body.errors).toBeUndefined();
-      // Recent: the local hour holding at − 24 h through the one holding at (exclusive end);
-      // baseline: the 28 days before that first recent hour, by local (ISO weekday, hour).
-      const { rows: want } = await db.dbs.operator.query<{
-        entity_id: string;
-        start: Date;
-        count: number;
-        avg: number;
-        bcount: number | null;
-        bavg: number | null;
-        bstd: number | null;
-      }>(
-        `WITH bounds AS (
+          { at },
+        );
+        expect(res.body.errors).toBeUndefined();
+        // Recent: the local hour holding at − 24 h through the one holding at (exclusive end);
+        // baseline: the 28 days before that first recent hour, by local (ISO weekday, hour).
+        const { rows: want } = await db.dbs.operator.query<{
+          entity_id: string;
+          start: Date;
+          count: number;
+          avg: number;
+          bcount: number | null;
+          bavg: number | null;
+          bstd: number | null;
+        }>(
+          `WITH bounds AS (
            SELECT date_trunc('hour', ($3::timestamptz - interval '24 hours') AT TIME ZONE $2) AT TIME ZONE $2 AS recent_from),
          recent AS (
            SELECT entity_id, date_trunc('hour', ts AT TIME ZONE $2) AS local_hour,
@@ -379,90 +519,89 @@ describe(`a federated series across cold and hot equals a reference over all row
            FROM recent r LEFT JOIN baseline b ON b.entity_id = r.entity_id
             AND b.dow = extract(isodow FROM r.local_hour) AND b.hour = extract(hour FROM r.local_hour)
           ORDER BY 1, 2`,
-        [tenant, dataset.timeZone, at],
-      );
-      const nodes = res.body.data!.entities.nodes;
-      let scored = 0;
-      for (const node of nodes) {
-        expect(node.anomalies.tiers).toEqual(['COLD', 'HOT']);
-        const rows = want.filter((r) => r.entity_id === node.id);
-        expect(node.anomalies.points.map((p) => p.start)).toEqual(
-          rows.map((r) => r.start.toISOString()),
+          [tenant, dataset.timeZone, at],
         );
-        node.anomalies.points.forEach((p, i) => {
-          const r = rows[i]!;
-          expect(p.count).toBe(r.count);
-          expect(p.avg).toBeCloseTo(r.avg, 9);
-          expect(p.baselineCount).toBe(r.bcount ?? 0);
-          if (r.bavg === null) expect(p.baselineAvg).toBeNull();
-          else expect(p.baselineAvg!).toBeCloseTo(r.bavg, 9);
-          if (r.bstd === null || r.bstd === 0) {
-            expect(p.zScore).toBeNull();
-            return;
-          }
-          scored += 1;
-          expect(p.baselineStddev!).toBeCloseTo(r.bstd, 6);
-          const z = (r.avg - r.bavg!) / r.bstd;
-          expect(p.zScore!).toBeCloseTo(z, 6);
-          expect(p.anomalous).toBe(Math.abs(z) >= 1);
-        });
-      }
-      expect(scored).toBeGreaterThan(10);
-    },
-  );
-
-  it('fills every local day of a range, 23- and 25-hour days included, when asked', async () => {
-    const token = await stack.token('newyork');
-    // The data ends at NOW; the range runs three days past it and over 2026-11-01.
-    const from = '2026-10-30T12:00:00Z';
-    const to = new Date(NOW + 3 * DAY).toISOString();
-    const res = await stack.query<{
-      entities: { nodes: { series: { points: (Point & { filled: boolean })[] } }[] };
-    }>(
-      token,
-      `query($from: DateTimeISO!, $to: DateTimeISO!) { entities(first: 1) { nodes {
-         series(attribute: "value", from: $from, to: $to, bucket: DAY, fill: NULL) {
-           points { start localStart count avg filled } } } } }`,
-      { from, to },
-    );
-    expect(res.body.errors).toBeUndefined();
-    const points = res.body.data!.entities.nodes[0]!.series.points;
-    // Local days 2026-10-30 .. 2026-11-23 in New York: 25 buckets, one per local midnight.
-    expect(points).toHaveLength(25);
-    expect(points.every((p) => p.localStart.slice(11, 19) === '00:00:00')).toBe(true);
-    expect(points.map((p) => p.localStart.slice(0, 10))).toEqual(
-      Array.from({ length: 25 }, (_, i) => addUtcDays('2026-10-30', i)),
-    );
-    const empty = points.filter((p) => p.filled);
-    expect(empty.length).toBeGreaterThanOrEqual(3);
-    expect(empty.every((p) => p.count === 0 && p.avg === null)).toBe(true);
-    expect(points.filter((p) => !p.filled).every((p) => p.count > 0)).toBe(true);
-  });
-
-  it('aligns New York days to local midnight, with 23- and 25-hour days at DST changes', async () => {
-    const token = await stack.token('newyork');
-    const res = await stack.query<{ entities: { nodes: { series: { points: Point[] } }[] } }>(
-      token,
-      SERIES_QUERY,
-      {
-        from: '2026-10-30T00:00:00Z',
-        to: '2026-11-04T00:00:00Z',
-        bucket: 'DAY',
+        const nodes = res.body.data!.entities.nodes;
+        let scored = 0;
+        for (const node of nodes) {
+          expect(node.anomalies.tiers).toEqual(['COLD', 'HOT']);
+          const rows = want.filter((r) => r.entity_id === node.id);
+          expect(node.anomalies.points.map((p) => p.start)).toEqual(
+            rows.map((r) => r.start.toISOString()),
+          );
+          node.anomalies.points.forEach((p, i) => {
+            const r = rows[i]!;
+            expect(p.count).toBe(r.count);
+            expect(p.avg).toBeCloseTo(r.avg, 9);
+            expect(p.baselineCount).toBe(r.bcount ?? 0);
+            if (r.bavg === null) expect(p.baselineAvg).toBeNull();
+            else expect(p.baselineAvg!).toBeCloseTo(r.bavg, 9);
+            if (r.bstd === null || r.bstd === 0) {
+              expect(p.zScore).toBeNull();
+              return;
+            }
+            scored += 1;
+            expect(p.baselineStddev!).toBeCloseTo(r.bstd, 6);
+            const z = (r.avg - r.bavg!) / r.bstd;
+            expect(p.zScore!).toBeCloseTo(z, 6);
+            expect(p.anomalous).toBe(Math.abs(z) >= 1);
+          });
+        }
+        expect(scored).toBeGreaterThan(10);
       },
     );
-    const starts = res.body.data!.entities.nodes[0]!.series.points.map((p) => [
-      p.start,
-      p.localStart,
-    ]);
-    expect(starts).toContainEqual(['2026-11-01T04:00:00.000Z', '2026-11-01T00:00:00-04:00']);
-    expect(starts).toContainEqual(['2026-11-02T05:00:00.000Z', '2026-11-02T00:00:00-05:00']);
-  });
 
-  it('keeps exactly the hot window in PostgreSQL after tiering', async () => {
-    const { rows } = await db.dbs.operator.query<{ day: string }>(
-      `SELECT DISTINCT to_char((ts AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day FROM observations
+    // The autumn scenario's data ends at NOW = 2026-11-20 and spans 2026-11-01.
+    if (sc.name === 'autumn 2026')
+      it('fills every local day of a range, 23- and 25-hour days included, when asked', async () => {
+        const token = await stack.token('newyork');
+        // The data ends at NOW; the range runs three days past it and over 2026-11-01.
+        const from = '2026-10-30T12:00:00Z';
+        const to = new Date(NOW + 3 * DAY).toISOString();
+        const res = await stack.query<{
+          entities: { nodes: { series: { points: (Point & { filled: boolean })[] } }[] };
+        }>(
+          token,
+          `query($from: DateTimeISO!, $to: DateTimeISO!) { entities(first: 1) { nodes {
+         series(attribute: "value", from: $from, to: $to, bucket: DAY, fill: NULL) {
+           points { start localStart count avg filled } } } } }`,
+          { from, to },
+        );
+        expect(res.body.errors).toBeUndefined();
+        const points = res.body.data!.entities.nodes[0]!.series.points;
+        // Local days 2026-10-30 .. 2026-11-23 in New York: 25 buckets, one per local midnight.
+        expect(points).toHaveLength(25);
+        expect(points.every((p) => p.localStart.slice(11, 19) === '00:00:00')).toBe(true);
+        expect(points.map((p) => p.localStart.slice(0, 10))).toEqual(
+          Array.from({ length: 25 }, (_, i) => addUtcDays('2026-10-30', i)),
+        );
+        const empty = points.filter((p) => p.filled);
+        expect(empty.length).toBeGreaterThanOrEqual(3);
+        expect(empty.every((p) => p.count === 0 && p.avg === null)).toBe(true);
+        expect(points.filter((p) => !p.filled).every((p) => p.count > 0)).toBe(true);
+      });
+
+    it('aligns New York days to local midnight, with 23- and 25-hour days at DST changes', async () => {
+      const token = await stack.token('newyork');
+      const res = await stack.query<{ entities: { nodes: { series: { points: Point[] } }[] } }>(
+        token,
+        SERIES_QUERY,
+        { from: sc.dst.from, to: sc.dst.to, bucket: 'DAY' },
+      );
+      const starts = res.body.data!.entities.nodes[0]!.series.points.map((p) => [
+        p.start,
+        p.localStart,
+      ]);
+      for (const start of sc.dst.starts) expect(starts).toContainEqual(start);
+    });
+
+    it('keeps exactly the shortest hot window in PostgreSQL after tiering', async () => {
+      const { rows } = await db.dbs.operator.query<{ day: string }>(
+        `SELECT DISTINCT to_char((ts AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day FROM observations
         WHERE tableoid <> 'observations_default'::regclass ORDER BY 1`,
-    );
-    expect(rows[0]!.day).toBe(addUtcDays(utcDay(NOW), -7));
-  });
-});
+      );
+      const shortest = Math.min(...sc.tenants.map((t) => t.hotDays ?? 7));
+      expect(rows[0]!.day).toBe(addUtcDays(utcDay(NOW), -shortest));
+    });
+  },
+);

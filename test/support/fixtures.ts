@@ -18,12 +18,17 @@ export interface TenantSpec {
   rowsPerDay: number;
   nowMs: number;
   seed: number;
+  /** Rows per entity and day of the string attribute `label` and the boolean `on` each. */
+  categoricalPerDay?: number;
 }
 
 export interface Dataset {
   tenantId: string;
   timeZone: string;
+  /** The number attribute `value`. */
   attributeKey: number;
+  /** Every attribute: `value` (number), `label` (string), `on` (boolean). */
+  attributes: Map<string, number>;
   entityIds: string[];
   entityKeys: Map<string, number>;
   rows: ObservationRow[];
@@ -32,7 +37,7 @@ export interface Dataset {
 export async function ensureReferenceTable(pool: pg.Pool): Promise<void> {
   await pool.query(`CREATE TABLE IF NOT EXISTS reference_observations (
     tenant_id text NOT NULL, entity_id text NOT NULL, attribute text NOT NULL,
-    ts timestamptz NOT NULL, num double precision)`);
+    ts timestamptz NOT NULL, num double precision, str text, bool boolean)`);
 }
 
 /** Inserts rows into tidemark (operator pool) and the reference table alike. */
@@ -40,26 +45,30 @@ export async function insertRows(
   pool: pg.Pool,
   dataset: Dataset,
   rows: ObservationRow[],
-  attribute = 'value',
 ): Promise<void> {
   const byKey = new Map([...dataset.entityKeys].map(([id, key]) => [key, id]));
+  const attributeName = new Map([...dataset.attributes].map(([name, key]) => [key, name]));
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await copyObservations(client, rows);
     await client.query(
-      `UPDATE attributes SET has_values = true WHERE tenant_id = $1 AND attribute_key = $2`,
-      [dataset.tenantId, dataset.attributeKey],
+      `UPDATE attributes SET has_values = true WHERE tenant_id = $1 AND attribute_key = ANY($2::int[])`,
+      [dataset.tenantId, [...new Set(rows.map((r) => r.attributeKey))]],
     );
     await client.query(
       `INSERT INTO reference_observations
-       SELECT $1, e, $2, t, n FROM unnest($3::text[], $4::timestamptz[], $5::float8[]) AS r(e, t, n)`,
+       SELECT $1, e, a, t, n, s, b
+         FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::float8[], $6::text[], $7::bool[])
+           AS r(e, a, t, n, s, b)`,
       [
         dataset.tenantId,
-        attribute,
         rows.map((r) => byKey.get(r.entityKey)),
+        rows.map((r) => attributeName.get(r.attributeKey)),
         rows.map((r) => new Date(r.tsMs)),
-        rows.map((r) => r.value as number),
+        rows.map((r) => (typeof r.value === 'number' ? r.value : null)),
+        rows.map((r) => (typeof r.value === 'string' ? r.value : null)),
+        rows.map((r) => (typeof r.value === 'boolean' ? r.value : null)),
       ],
     );
     await client.query('COMMIT');
@@ -70,6 +79,35 @@ export async function insertRows(
     client.release();
   }
   dataset.rows.push(...rows);
+}
+
+const LABELS = ['running', 'idle', 'fault', 'maintenance', 'standby'];
+
+/** Random `label` (skewed towards the first labels) and `on` rows, per entity and day. */
+export function randomCategoricalRows(
+  dataset: Dataset,
+  spec: Pick<TenantSpec, 'days' | 'nowMs' | 'seed'> & { perDay: number },
+): ObservationRow[] {
+  const next = seededRandom(spec.seed * 31 + 7);
+  const rows: ObservationRow[] = [];
+  const start = spec.nowMs - spec.days * 86_400_000;
+  for (const [name, attributeKey] of [
+    ['label', dataset.attributes.get('label')!],
+    ['on', dataset.attributes.get('on')!],
+  ] as const) {
+    for (const entityKey of dataset.entityKeys.values()) {
+      const seen = new Set<number>();
+      for (let i = 0; i < spec.days * spec.perDay; i++) {
+        const tsMs = start + Math.floor((next() * (spec.nowMs - start)) / 1000) * 1000;
+        if (seen.has(tsMs)) continue;
+        seen.add(tsMs);
+        const value =
+          name === 'label' ? LABELS[Math.floor(next() * next() * LABELS.length)]! : next() < 0.7;
+        rows.push({ tenantId: dataset.tenantId, attributeKey, entityKey, tsMs, value });
+      }
+    }
+  }
+  return rows;
 }
 
 /** Random numeric rows at distinct instants per entity over `days` days before `nowMs`. */
@@ -105,6 +143,7 @@ export async function createTenantDataset(pool: pg.Pool, spec: TenantSpec): Prom
   const attributes = await defineAttributes(pool, spec.tenantId, [
     { name: 'value', type: 'number', unit: 'u' },
     { name: 'label', type: 'string' },
+    { name: 'on', type: 'boolean' },
   ]);
   const entityIds = Array.from(
     { length: spec.entities },
@@ -119,6 +158,7 @@ export async function createTenantDataset(pool: pg.Pool, spec: TenantSpec): Prom
     tenantId: spec.tenantId,
     timeZone: spec.timeZone,
     attributeKey: attributes.get('value')!,
+    attributes,
     entityIds,
     entityKeys,
     rows: [],
@@ -128,5 +168,12 @@ export async function createTenantDataset(pool: pg.Pool, spec: TenantSpec): Prom
     spec.nowMs,
   );
   await insertRows(pool, dataset, randomRows(dataset, spec));
+  if (spec.categoricalPerDay) {
+    await insertRows(
+      pool,
+      dataset,
+      randomCategoricalRows(dataset, { ...spec, perDay: spec.categoricalPerDay }),
+    );
+  }
   return dataset;
 }

@@ -24,12 +24,13 @@ import { badInput, ErrorCode, TidemarkError } from '../../../core/errors.ts';
 import {
   ColdEngineError,
   type ColdEngine,
-  type ColdFile,
+  type KeyedValueCount,
   type SeriesQuery,
 } from '../../../cold/engine.ts';
+
 import { ColdPartialsCache, type RangedColdFile } from './coldPartialsCache.ts';
 import { withTenant } from '../../../hot/database.ts';
-import { hotSeriesPartials } from '../../../hot/hotQueries.ts';
+import { hotSeriesPartials, hotValueCounts } from '../../../hot/hotQueries.ts';
 
 export type Tier = 'HOT' | 'COLD';
 
@@ -101,13 +102,14 @@ export interface EntityTotal {
   partial: Partial | null;
 }
 
-interface Snapshot {
+interface Snapshot<H = KeyedPartial[]> {
   /** The query as the hot tier ran it; the cold side narrows its range. */
   query: SeriesQuery;
+  type: string;
   entityKeys: Map<string, number>;
   entityKinds: Map<string, string>;
   coldFiles: RangedColdFile[];
-  hot: KeyedPartial[];
+  hot: H;
 }
 
 export class TierRouter {
@@ -141,20 +143,16 @@ export class TierRouter {
 
   /**
    * Runs a cold read under the engine deadline. The deadline, or the caller going away,
-   * cancels the engine's query; failures become typed errors without engine text.
+   * cancels the engine's query (`read` gets the combined signal); failures become typed
+   * errors without engine text.
    */
-  private async coldPartials(
-    files: ColdFile[],
-    query: SeriesQuery,
+  private async coldRead<T>(
+    read: (signal: AbortSignal) => Promise<T>,
     signal?: AbortSignal,
-  ): Promise<KeyedPartial[]> {
+  ): Promise<T> {
     const deadline = AbortSignal.timeout(this.limits.engineTimeoutMs);
     try {
-      return await this.engine.seriesPartials(
-        files,
-        query,
-        signal ? AbortSignal.any([signal, deadline]) : deadline,
-      );
+      return await read(signal ? AbortSignal.any([signal, deadline]) : deadline);
     } catch (err) {
       if (err instanceof TidemarkError) throw err;
       if (deadline.aborted) {
@@ -315,24 +313,69 @@ export class TierRouter {
   }
 
   /**
-   * Reads the snapshot (tenant, attribute, entities, manifest, hot partials) and the cold
-   * partials, and merges them per entity and engine bucket key, exactly.
+   * Value counts of a string or boolean attribute per entity over [from, to) (null for
+   * ids the tenant does not have), merged across tiers by summing counts.
    */
-  private async collect(
+  async valueCounts(
+    tenantId: string,
+    entityIds: readonly string[],
+    range: RangeArgs,
+    signal?: AbortSignal,
+  ): Promise<{
+    counts: (Map<string, number> | null)[];
+    type: string;
+    tiers: Tier[];
+  }> {
+    this.validateRange(range);
+    const snapshot = await this.snapshot(
+      tenantId,
+      { ids: entityIds },
+      range,
+      { kind: 'whole' },
+      ['string', 'boolean'],
+      hotValueCounts,
+    );
+    let cold: KeyedValueCount[] = [];
+    if (snapshot.coldFiles.length > 0) {
+      cold = await this.coldRead(
+        (stop) => this.engine.valueCounts(snapshot.coldFiles, snapshot.query, stop),
+        signal,
+      );
+    }
+    const byEntity = new Map<number, Map<string, number>>();
+    for (const c of [...cold, ...snapshot.hot]) {
+      const values = byEntity.get(c.entityKey) ?? new Map<string, number>();
+      values.set(c.value, (values.get(c.value) ?? 0) + c.count);
+      byEntity.set(c.entityKey, values);
+    }
+    return {
+      counts: entityIds.map((id) => {
+        const key = snapshot.entityKeys.get(id);
+        return key === undefined ? null : (byEntity.get(key) ?? new Map<string, number>());
+      }),
+      type: snapshot.type,
+      tiers: snapshot.coldFiles.length > 0 ? ['COLD', 'HOT'] : ['HOT'],
+    };
+  }
+
+  /**
+   * One consistent PostgreSQL snapshot: the tenant's zone, the attribute (its type must
+   * be one of `types`), the entities, the committed cold files overlapping the range,
+   * and the hot tier's answer — all read in one REPEATABLE READ transaction taken after
+   * locking the partitioned table, so no tiering commit falls between them.
+   */
+  private async snapshot<H>(
     tenantId: string,
     entities: { ids: readonly string[] } | 'all',
     range: RangeArgs,
     kind: BucketKind,
-    signal?: AbortSignal,
-  ): Promise<{
-    snapshot: Snapshot;
-    byEntity: Map<number, Map<number, Partial>>;
-    tiers: Tier[];
-  }> {
-    const snapshot = await withTenant(
+    types: string[],
+    hot: (c: pg.PoolClient, query: SeriesQuery) => Promise<H>,
+  ): Promise<Snapshot<H>> {
+    return withTenant(
       this.pool,
       tenantId,
-      async (c): Promise<Snapshot> => {
+      async (c): Promise<Snapshot<H>> => {
         const { rows: meta } = await c.query<{
           time_zone: string;
           attribute_key: number | null;
@@ -347,9 +390,9 @@ export class TierRouter {
         if (!row) throw new TidemarkError(ErrorCode.NOT_FOUND, `tenant ${tenantId} does not exist`);
         if (row.attribute_key == null)
           throw badInput(`unknown attribute "${range.attribute}"`, 'attribute');
-        if (row.type !== 'number') {
+        if (!types.includes(row.type!)) {
           throw badInput(
-            `this aggregate needs a number attribute; "${range.attribute}" is ${row.type}`,
+            `this aggregate needs a ${types.join(' or ')} attribute; "${range.attribute}" is ${row.type}`,
             'attribute',
           );
         }
@@ -376,18 +419,42 @@ export class TierRouter {
              FROM cold_files WHERE tenant_id = $1 AND min_ts < $3 AND max_ts >= $2`,
           [tenantId, new Date(range.fromMs), new Date(range.toMs)],
         );
-        const hot = await hotSeriesPartials(c, query);
         return {
           query,
+          type: row.type!,
           entityKeys: new Map(found.map((e) => [e.id, e.entity_key])),
           entityKinds: new Map(found.map((e) => [e.id, e.kind])),
           coldFiles: files,
-          hot,
+          hot: await hot(c, query),
         };
       },
       { readOnly: true, repeatableRead: true, lockTables: ['observations'] },
     );
+  }
 
+  /**
+   * Reads the snapshot (tenant, attribute, entities, manifest, hot partials) and the cold
+   * partials, and merges them per entity and engine bucket key, exactly.
+   */
+  private async collect(
+    tenantId: string,
+    entities: { ids: readonly string[] } | 'all',
+    range: RangeArgs,
+    kind: BucketKind,
+    signal?: AbortSignal,
+  ): Promise<{
+    snapshot: Snapshot;
+    byEntity: Map<number, Map<number, Partial>>;
+    tiers: Tier[];
+  }> {
+    const snapshot = await this.snapshot(
+      tenantId,
+      entities,
+      range,
+      kind,
+      ['number'],
+      hotSeriesPartials,
+    );
     let cold: KeyedPartial[] = [];
     if (snapshot.coldFiles.length > 0) {
       const clamped = ColdPartialsCache.clamp(snapshot.coldFiles, snapshot.query);
@@ -397,7 +464,10 @@ export class TierRouter {
         offsets: offsetTimeline(snapshot.query.timeZone, clamped.fromMs, clamped.toMs),
       };
       cold = await this.cache.get(snapshot.coldFiles, coldQuery, () =>
-        this.coldPartials(snapshot.coldFiles, coldQuery, signal),
+        this.coldRead(
+          (stop) => this.engine.seriesPartials(snapshot.coldFiles, coldQuery, stop),
+          signal,
+        ),
       );
     }
 

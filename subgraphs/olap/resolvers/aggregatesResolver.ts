@@ -15,6 +15,7 @@ import {
   Summary,
   Tenant,
   TopBy,
+  ValueCounts,
 } from '../types/aggregates.ts';
 import { Entity, type Tier } from '../types/series.ts';
 
@@ -60,6 +61,44 @@ export class EntitySummaryResolver {
       .load(entity.id);
     if (!result) return null;
     return { attribute, tiers: result.tiers as Tier[], ...aggregatesOf(result.partial) };
+  }
+}
+
+@Resolver(() => Entity)
+export class EntityValuesResolver {
+  @FieldResolver(() => ValueCounts, {
+    nullable: true,
+    description:
+      'Counts per value of a string or boolean attribute over [from, to), across hot and cold ' +
+      'tiers. Null for an entity the tenant does not have.',
+  })
+  async values(
+    @Root() entity: Entity,
+    @Arg('attribute', () => String) attribute: string,
+    @Arg('from', () => GraphQLISODateTime) from: Date,
+    @Arg('to', () => GraphQLISODateTime) to: Date,
+    @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
+    @Ctx() ctx: OlapContext,
+  ): Promise<ValueCounts | null> {
+    if (limit < 1 || limit > MAX_TOP) throw badInput(`limit must be 1..${MAX_TOP}`, 'limit');
+    const result = await ctx
+      .valueCountsLoader({ attribute, fromMs: from.getTime(), toMs: to.getTime() })
+      .load(entity.id);
+    if (!result) return null;
+    const total = [...result.counts.values()].reduce((n, c) => n + c, 0);
+    const top = [...result.counts.entries()]
+      .sort(([va, a], [vb, b]) => b - a || (va < vb ? -1 : va > vb ? 1 : 0))
+      .slice(0, limit)
+      .map(([value, count]) => ({ value, count, share: count / total }));
+    return {
+      attribute,
+      total,
+      distinct: result.counts.size,
+      top,
+      trueShare:
+        result.type === 'boolean' && total > 0 ? (result.counts.get('true') ?? 0) / total : null,
+      tiers: result.tiers as Tier[],
+    };
   }
 }
 

@@ -143,3 +143,41 @@ export class Anomalies {
   @Field(() => [Tier], { description: 'Tiers that served the recent window and the baseline.' })
   tiers!: Tier[];
 }
+
+@ObjectType({ description: 'How often one value occurs.' })
+export class ValueCount {
+  @Field(() => String, { description: 'The value; `true` or `false` for a boolean attribute.' })
+  value!: string;
+
+  @Field(() => Int)
+  count!: number;
+
+  @Field(() => Float, { description: 'count / total.' })
+  share!: number;
+}
+
+@ObjectType({
+  description: 'Counts per value of a string or boolean attribute over [from, to), across tiers.',
+})
+export class ValueCounts {
+  @Field(() => String)
+  attribute!: string;
+
+  @Field(() => Int, { description: 'Rows with a value in the range.' })
+  total!: number;
+
+  @Field(() => Int, { description: 'Distinct values in the range.' })
+  distinct!: number;
+
+  @Field(() => [ValueCount], { description: 'The most frequent values, ties by value.' })
+  top!: ValueCount[];
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Share of `true` for a boolean attribute; null otherwise or without rows.',
+  })
+  trueShare!: number | null;
+
+  @Field(() => [Tier])
+  tiers!: Tier[];
+}
