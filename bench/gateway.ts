@@ -14,10 +14,10 @@ import { copyObservations, type ObservationRow } from '../hot/copyObservations.t
 import { PartitionManager, addUtcDays, utcDay } from '../hot/partitions.ts';
 import {
   commit,
-  freePort,
   machine,
   openBenchDatabase,
   serveChild,
+  serviceEnv,
   stopChildren,
   table,
   writeSection,
@@ -73,18 +73,7 @@ async function main(): Promise<void> {
       await copyObservations(client, rows);
       client.release();
     }
-    const ports = { oltp: await freePort(), olap: await freePort(), gateway: await freePort() };
-    const env = {
-      DATABASE_URL: db.url,
-      LAKE_DIR: lake,
-      OLTP_PORT: String(ports.oltp),
-      OLAP_PORT: String(ports.olap),
-      GATEWAY_PORT: String(ports.gateway),
-      OLTP_URL: `http://127.0.0.1:${ports.oltp}/graphql`,
-      OLAP_URL: `http://127.0.0.1:${ports.olap}/graphql`,
-      RATE_LIMIT_QUERY_PER_SECOND: '100000',
-      TIER_INTERVAL_SECONDS: '0',
-    };
+    const { ports, env } = await serviceEnv(db.url, lake);
     // The tiering service runs one pass at start: days older than 7 go to Parquet.
     children.push(await serveChild('oltp', ports.oltp, env));
     children.push(await serveChild('olap', ports.olap, env));

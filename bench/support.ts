@@ -96,6 +96,31 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Free ports for the three services and the environment that wires them together. */
+export async function serviceEnv(
+  databaseUrl: string,
+  lakeDir: string,
+): Promise<{
+  ports: { oltp: number; olap: number; gateway: number };
+  env: Record<string, string>;
+}> {
+  const ports = { oltp: await freePort(), olap: await freePort(), gateway: await freePort() };
+  return {
+    ports,
+    env: {
+      DATABASE_URL: databaseUrl,
+      LAKE_DIR: lakeDir,
+      OLTP_PORT: String(ports.oltp),
+      OLAP_PORT: String(ports.olap),
+      GATEWAY_PORT: String(ports.gateway),
+      OLTP_URL: `http://127.0.0.1:${ports.oltp}/graphql`,
+      OLAP_URL: `http://127.0.0.1:${ports.olap}/graphql`,
+      RATE_LIMIT_QUERY_PER_SECOND: '100000',
+      TIER_INTERVAL_SECONDS: '0',
+    },
+  };
+}
+
 /** Runs `tidemark serve <service>` as a child and waits until it answers /health. */
 export async function serveChild(
   service: string,

@@ -145,25 +145,30 @@ export class DuckDbEngine implements ColdEngine {
     return { rowCount: Number(row!.row_count), checksum: String(row!.checksum) };
   }
 
-  async seriesPartials(
+  /**
+   * The one builder every cold read goes through: manifest-listed files of the query's
+   * tenant, with the tenant, attribute, entity and time predicates always added
+   * (defence in depth: the manifest is already tenant-scoped). `select` and `rowFilter`
+   * are the read's own columns and row filter; rows are grouped by every select column
+   * that is not an aggregate.
+   */
+  private async scan(
     files: ColdFile[],
-    query: SeriesQuery,
+    query: ValueCountQuery,
+    select: string,
+    rowFilter: string,
     signal?: AbortSignal,
-  ): Promise<KeyedPartial[]> {
-    // Defence in depth: the manifest is already tenant-scoped, and the predicate is
-    // still added here, by the one builder every cold read goes through.
+  ): Promise<Record<string, unknown>[]> {
     const own = files.filter((f) => f.tenantId === query.tenantId);
     if (own.length === 0 || query.entityKeys.length === 0) return [];
     const list = own.map((f) => quote(this.resolve(f.path))).join(', ');
-    const rows = await this.rows(
-      `SELECT entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
-              count(num)::DOUBLE AS c, sum(num) AS s, min(num) AS mn, max(num) AS mx,
-              sum(num * num) AS ss
+    return this.rows(
+      `SELECT ${select}
          FROM read_parquet([${list}])
         WHERE tenant_id = $tenant AND attribute_key = $attribute::INTEGER
           AND entity_key IN (SELECT unnest(string_split($entities, ','))::BIGINT)
           AND ts >= make_timestamptz($from_us::BIGINT) AND ts < make_timestamptz($to_us::BIGINT)
-          AND num IS NOT NULL
+          AND ${rowFilter}
         GROUP BY ALL`,
       {
         tenant: query.tenantId,
@@ -172,6 +177,22 @@ export class DuckDbEngine implements ColdEngine {
         from_us: BigInt(query.fromMs) * 1000n,
         to_us: BigInt(query.toMs) * 1000n,
       },
+      signal,
+    );
+  }
+
+  async seriesPartials(
+    files: ColdFile[],
+    query: SeriesQuery,
+    signal?: AbortSignal,
+  ): Promise<KeyedPartial[]> {
+    const rows = await this.scan(
+      files,
+      query,
+      `entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
+       count(num)::DOUBLE AS c, sum(num) AS s, min(num) AS mn, max(num) AS mx,
+       sum(num * num) AS ss`,
+      'num IS NOT NULL',
       signal,
     );
     return rows.map((r) => ({
@@ -190,25 +211,12 @@ export class DuckDbEngine implements ColdEngine {
     query: ValueCountQuery,
     signal?: AbortSignal,
   ): Promise<KeyedValueCount[]> {
-    const own = files.filter((f) => f.tenantId === query.tenantId);
-    if (own.length === 0 || query.entityKeys.length === 0) return [];
-    const list = own.map((f) => quote(this.resolve(f.path))).join(', ');
-    const rows = await this.rows(
-      `SELECT entity_key, coalesce(str, CASE WHEN bool THEN 'true' ELSE 'false' END) AS value,
-              count(*)::DOUBLE AS n
-         FROM read_parquet([${list}])
-        WHERE tenant_id = $tenant AND attribute_key = $attribute::INTEGER
-          AND entity_key IN (SELECT unnest(string_split($entities, ','))::BIGINT)
-          AND ts >= make_timestamptz($from_us::BIGINT) AND ts < make_timestamptz($to_us::BIGINT)
-          AND num IS NULL
-        GROUP BY ALL`,
-      {
-        tenant: query.tenantId,
-        attribute: query.attributeKey,
-        entities: query.entityKeys.join(','),
-        from_us: BigInt(query.fromMs) * 1000n,
-        to_us: BigInt(query.toMs) * 1000n,
-      },
+    const rows = await this.scan(
+      files,
+      query,
+      `entity_key, coalesce(str, CASE WHEN bool THEN 'true' ELSE 'false' END) AS value,
+       count(*)::DOUBLE AS n`,
+      'num IS NULL',
       signal,
     );
     return rows.map((r) => ({

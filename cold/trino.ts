@@ -210,31 +210,51 @@ export class TrinoEngine implements ColdEngine {
     return { rowCount: Number(row![0]), checksum: String(row![1]) };
   }
 
-  async seriesPartials(
+  /**
+   * The one builder every cold read goes through: manifest-listed batches of the
+   * query's tenant, with the tenant, attribute, entity and time predicates always added
+   * (defence in depth: the manifest is already tenant-scoped). Groups by the first two
+   * select columns.
+   */
+  private async scan(
     files: ColdFile[],
-    query: SeriesQuery,
+    query: ValueCountQuery,
+    select: string,
+    rowFilter: string,
     signal?: AbortSignal,
-  ): Promise<KeyedPartial[]> {
-    // Defence in depth: the manifest is already tenant-scoped, and the predicate is
-    // still added here, by the one builder every cold read goes through.
+  ): Promise<unknown[][]> {
     const own = files.filter((f) => f.tenantId === query.tenantId);
     if (own.length === 0 || query.entityKeys.length === 0) return [];
-    const rows = await this.rows(
-      `SELECT entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
-              count(num), sum(num), min(num), max(num), sum(num * num)
+    const day = (ms: number): string => quote(new Date(ms).toISOString().slice(0, 10));
+    return this.rows(
+      `SELECT ${select}
          FROM ${this.table}
         WHERE ${this.batchPredicate(
           query.tenantId,
           null,
           own.map((f) => f.path),
         )}
-          AND day >= DATE ${quote(new Date(query.fromMs - 86_400_000).toISOString().slice(0, 10))}
-          AND day <= DATE ${quote(new Date(query.toMs + 86_400_000).toISOString().slice(0, 10))}
+          AND day >= DATE ${day(query.fromMs - 86_400_000)} AND day <= DATE ${day(query.toMs + 86_400_000)}
           AND attribute_key = ${int(query.attributeKey)}
           AND entity_key IN (${query.entityKeys.map(int).join(', ')})
           AND ts_us >= ${int(query.fromMs * 1000)} AND ts_us < ${int(query.toMs * 1000)}
-          AND num IS NOT NULL
+          AND ${rowFilter}
         GROUP BY 1, 2`,
+      signal,
+    );
+  }
+
+  async seriesPartials(
+    files: ColdFile[],
+    query: SeriesQuery,
+    signal?: AbortSignal,
+  ): Promise<KeyedPartial[]> {
+    const rows = await this.scan(
+      files,
+      query,
+      `entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
+       count(num), sum(num), min(num), max(num), sum(num * num)`,
+      'num IS NOT NULL',
       signal,
     );
     return rows.map((r) => ({
@@ -253,21 +273,11 @@ export class TrinoEngine implements ColdEngine {
     query: ValueCountQuery,
     signal?: AbortSignal,
   ): Promise<KeyedValueCount[]> {
-    const own = files.filter((f) => f.tenantId === query.tenantId);
-    if (own.length === 0 || query.entityKeys.length === 0) return [];
-    const rows = await this.rows(
-      `SELECT entity_key, coalesce(str, CAST(bool AS varchar)), count(*)
-         FROM ${this.table}
-        WHERE ${this.batchPredicate(
-          query.tenantId,
-          null,
-          own.map((f) => f.path),
-        )}
-          AND attribute_key = ${int(query.attributeKey)}
-          AND entity_key IN (${query.entityKeys.map(int).join(', ')})
-          AND ts_us >= ${int(query.fromMs * 1000)} AND ts_us < ${int(query.toMs * 1000)}
-          AND num IS NULL
-        GROUP BY 1, 2`,
+    const rows = await this.scan(
+      files,
+      query,
+      'entity_key, coalesce(str, CAST(bool AS varchar)), count(*)',
+      'num IS NULL',
       signal,
     );
     return rows.map((r) => ({ entityKey: Number(r[0]), value: String(r[1]), count: Number(r[2]) }));

@@ -40,26 +40,22 @@ function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
   }
 }
 
-/** Runs inside a tenant-scoped transaction; RLS and the predicate both scope it. */
-export async function hotSeriesPartials(
+/**
+ * The hot tier's side of every aggregate read, in a tenant-scoped transaction: RLS and
+ * the tenant predicate both scope it. Groups by the first two select columns.
+ */
+async function hotScan<R extends pg.QueryResultRow>(
   client: pg.PoolClient,
-  query: SeriesQuery,
-): Promise<KeyedPartial[]> {
+  query: ValueCountQuery,
+  select: string,
+  rowFilter: string,
+): Promise<R[]> {
   if (query.entityKeys.length === 0) return [];
-  const { rows } = await client.query<{
-    entity_key: number;
-    bucket_key: number;
-    c: number;
-    s: number;
-    mn: number;
-    mx: number;
-    ss: number;
-  }>(
-    `SELECT entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
-            count(num) AS c, sum(num) AS s, min(num) AS mn, max(num) AS mx, sum(num * num) AS ss
+  const { rows } = await client.query<R>(
+    `SELECT ${select}
        FROM observations
       WHERE tenant_id = $1 AND attribute_key = $2 AND entity_key = ANY($3::bigint[])
-        AND ts >= $4 AND ts < $5 AND num IS NOT NULL
+        AND ts >= $4 AND ts < $5 AND ${rowFilter}
       GROUP BY 1, 2`,
     [
       query.tenantId,
@@ -68,6 +64,28 @@ export async function hotSeriesPartials(
       new Date(query.fromMs),
       new Date(query.toMs),
     ],
+  );
+  return rows;
+}
+
+export async function hotSeriesPartials(
+  client: pg.PoolClient,
+  query: SeriesQuery,
+): Promise<KeyedPartial[]> {
+  const rows = await hotScan<{
+    entity_key: number;
+    bucket_key: number;
+    c: number;
+    s: number;
+    mn: number;
+    mx: number;
+    ss: number;
+  }>(
+    client,
+    query,
+    `entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
+     count(num) AS c, sum(num) AS s, min(num) AS mn, max(num) AS mx, sum(num * num) AS ss`,
+    'num IS NOT NULL',
   );
   return rows.map((r) => ({
     entityKey: Number(r.entity_key),
@@ -85,20 +103,11 @@ export async function hotValueCounts(
   client: pg.PoolClient,
   query: ValueCountQuery,
 ): Promise<KeyedValueCount[]> {
-  if (query.entityKeys.length === 0) return [];
-  const { rows } = await client.query<{ entity_key: number; value: string; n: number }>(
-    `SELECT entity_key, coalesce(str, bool::text) AS value, count(*)::int AS n
-       FROM observations
-      WHERE tenant_id = $1 AND attribute_key = $2 AND entity_key = ANY($3::bigint[])
-        AND ts >= $4 AND ts < $5 AND num IS NULL
-      GROUP BY 1, 2`,
-    [
-      query.tenantId,
-      query.attributeKey,
-      query.entityKeys,
-      new Date(query.fromMs),
-      new Date(query.toMs),
-    ],
+  const rows = await hotScan<{ entity_key: number; value: string; n: number }>(
+    client,
+    query,
+    'entity_key, coalesce(str, bool::text) AS value, count(*)::int AS n',
+    'num IS NULL',
   );
   return rows.map((r) => ({ entityKey: Number(r.entity_key), value: r.value, count: r.n }));
 }

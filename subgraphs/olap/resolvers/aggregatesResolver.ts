@@ -5,6 +5,7 @@ import { GraphQLISODateTime } from 'type-graphql';
 import { mergePartials, summarize, type Partial } from '../../../core/aggregates.ts';
 import { badInput } from '../../../core/errors.ts';
 import type { OlapContext } from '../context.ts';
+import type { EntityTotal } from '../domain/tierRouter.ts';
 import {
   type Aggregates,
   Anomalies,
@@ -40,6 +41,27 @@ const rankValue = (a: Aggregates, by: TopBy): number | null =>
         : by === TopBy.MIN
           ? a.min
           : a.max;
+
+/**
+ * Per-entity totals of the caller's tenant over [from, to); none for another tenant's
+ * reference (a crafted `_entities` call), so nothing crosses tenants.
+ */
+async function tenantTotals(
+  ctx: OlapContext,
+  tenant: Tenant,
+  attribute: string,
+  from: Date,
+  to: Date,
+): Promise<EntityTotal[]> {
+  if (tenant.id !== ctx.identity.tenantId) return [];
+  const { totals } = await ctx.router.totals(
+    ctx.identity.tenantId,
+    'all',
+    { attribute, fromMs: from.getTime(), toMs: to.getTime() },
+    ctx.signal,
+  );
+  return [...totals.values()];
+}
 
 @Resolver(() => Entity)
 export class EntitySummaryResolver {
@@ -154,15 +176,9 @@ export class TenantAggregatesResolver {
     @Ctx() ctx: OlapContext,
   ): Promise<RankedEntity[]> {
     if (limit < 1 || limit > MAX_TOP) throw badInput(`limit must be 1..${MAX_TOP}`, 'limit');
-    if (tenant.id !== ctx.identity.tenantId) return [];
-    const { totals } = await ctx.router.totals(
-      ctx.identity.tenantId,
-      'all',
-      { attribute, fromMs: from.getTime(), toMs: to.getTime() },
-      ctx.signal,
-    );
+    const totals = await tenantTotals(ctx, tenant, attribute, from, to);
     const sign = order === SortOrder.DESC ? -1 : 1;
-    return [...totals.values()]
+    return totals
       .map((t) => ({ id: t.id, aggregates: aggregatesOf(t.partial) }))
       .filter((t) => t.aggregates.count > 0)
       .map((t) => ({ ...t, value: rankValue(t.aggregates, by)! }))
@@ -185,18 +201,12 @@ export class TenantAggregatesResolver {
     groupBy: BreakdownBy,
     @Ctx() ctx: OlapContext,
   ): Promise<BreakdownGroup[]> {
-    if (tenant.id !== ctx.identity.tenantId) return [];
-    const { totals } = await ctx.router.totals(
-      ctx.identity.tenantId,
-      'all',
-      { attribute, fromMs: from.getTime(), toMs: to.getTime() },
-      ctx.signal,
-    );
+    const totals = await tenantTotals(ctx, tenant, attribute, from, to);
     const groups = new Map<string, { entities: number; partial: Partial | null }>();
     // ENTITY_KIND is the one grouping so far; grouping by a string attribute's value
     // would join each entity's latest value here.
     void groupBy;
-    for (const t of totals.values()) {
+    for (const t of totals) {
       const key = t.kind;
       const g = groups.get(key) ?? { entities: 0, partial: null };
       g.entities += 1;

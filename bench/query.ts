@@ -1,0 +1,294 @@
+// bench:query — a dashboard's 90-day DAY series for 100 entities through the gateway,
+// against the same aggregate as one hand-written SQL over an all-in-PostgreSQL copy of
+// the rows, side by side in one run: the cold path (cache missed on purpose), the warm
+// cache, and the gateway's overhead over calling the OLAP subgraph directly. Runs on
+// DuckDB, and on Trino too when BENCH_TRINO_URL is set (`npm run stack up` first).
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { ensureHotCatalog, TrinoEngine } from '../cold/trino.ts';
+import { loadConfig } from '../core/config.ts';
+import { CONTEXT_HEADER, signContext } from '../core/signedContext.ts';
+import { issueToken, jwtSettings } from '../gateway/auth/jwt.ts';
+import { addTenant, defineAttributes, upsertEntities } from '../hot/admin.ts';
+import { copyObservations, type ObservationRow } from '../hot/copyObservations.ts';
+import { PartitionManager, addUtcDays, utcDay } from '../hot/partitions.ts';
+import {
+  commit,
+  machine,
+  openBenchServer,
+  serveChild,
+  serviceEnv,
+  stopChildren,
+  table,
+  writeSection,
+  type BenchServer,
+} from './support.ts';
+
+const ENTITIES = 100;
+const DAYS = 120;
+const ROWS_PER_DAY = Number(process.env.BENCH_QUERY_ROWS_PER_DAY ?? 50_000);
+const COLD_RUNS = 5;
+const WARM_RUNS = 30;
+const TRINO_URL = process.env.BENCH_TRINO_URL;
+const TZ = 'America/New_York';
+const NOW = Date.parse(`${utcDay(Date.now())}T12:00:00Z`);
+const TO = new Date(NOW).toISOString();
+const FROM_MS = NOW - 90 * 86_400_000;
+
+const SERIES = `series(attribute: "v", from: $from, to: $to, bucket: DAY) { points { start count avg min max } }`;
+const GATEWAY_QUERY = `query Dashboard($from: DateTimeISO!, $to: DateTimeISO!) {
+  entities(first: ${ENTITIES}) { nodes { id ${SERIES} } } }`;
+const SUBGRAPH_QUERY = `query Dashboard($from: DateTimeISO!, $to: DateTimeISO!, $reps: [_Any!]!) {
+  _entities(representations: $reps) { ... on Entity { id ${SERIES} } } }`;
+
+const pct = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function post(url: string, headers: Record<string, string>, body: unknown): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as { errors?: unknown; data?: unknown };
+  if (res.status !== 200 || json.errors) {
+    throw new Error(`query failed: ${res.status} ${JSON.stringify(json.errors)}`);
+  }
+}
+
+interface Run {
+  engine: string;
+  rows: number;
+  pgMs: number;
+  coldMs: number;
+  warmP50: number;
+  directP95: number;
+  gatewayP95: number;
+}
+
+async function load(pool: pg.Pool): Promise<number> {
+  await addTenant(pool, { id: 'q', timeZone: TZ, hotDays: 7 });
+  const attribute = (await defineAttributes(pool, 'q', [{ name: 'v', type: 'number' }])).get('v')!;
+  const keys = [
+    ...(
+      await upsertEntities(
+        pool,
+        'q',
+        Array.from({ length: ENTITIES }, (_, i) => ({ id: `e-${i}`, kind: 'pump' })),
+      )
+    ).values(),
+  ];
+  const firstDay = addUtcDays(utcDay(NOW), -DAYS);
+  await new PartitionManager(pool).ensure(firstDay, NOW);
+  const perEntity = Math.floor(ROWS_PER_DAY / ENTITIES);
+  const step = Math.floor(86_400_000 / perEntity);
+  let total = 0;
+  for (let d = 0; d < DAYS; d++) {
+    const start = Date.parse(`${addUtcDays(firstDay, d)}T00:00:00Z`);
+    const rows: ObservationRow[] = [];
+    for (let j = 0; j < perEntity; j++) {
+      for (let e = 0; e < ENTITIES; e++) {
+        const tsMs = start + j * step + e;
+        if (tsMs >= NOW) continue;
+        rows.push({
+          tenantId: 'q',
+          attributeKey: attribute,
+          entityKey: keys[e]!,
+          tsMs,
+          value: Math.round(Math.sin(tsMs / 3.6e6 + e) * 1e4) / 100,
+        });
+      }
+    }
+    const client = await pool.connect();
+    try {
+      await copyObservations(client, rows);
+    } finally {
+      client.release();
+    }
+    total += rows.length;
+  }
+  // The all-in-PostgreSQL copy that the hand-written SQL reads.
+  await pool.query(`CREATE TABLE pg_copy (LIKE observations INCLUDING ALL)`);
+  await pool.query(`INSERT INTO pg_copy SELECT * FROM observations`);
+  await pool.query('VACUUM ANALYZE pg_copy');
+  return total;
+}
+
+async function runOn(server: BenchServer, kind: 'duckdb' | 'trino'): Promise<Run> {
+  const dbUrl = await server.createDatabase(`tidemark_bench_query_${kind}`);
+  const lake = await mkdtemp(path.join(os.tmpdir(), 'tm-bench-query-'));
+  const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
+  const children: ChildProcess[] = [];
+  try {
+    console.error(`[${kind}] loading ${DAYS} days × ${ROWS_PER_DAY} rows`);
+    const rows = await load(pool);
+    const { ports, env } = await serviceEnv(dbUrl, lake);
+    Object.assign(env, {
+      ENGINE_TIMEOUT_MS: '60000',
+      SUBGRAPH_TIMEOUT_MS: '120000',
+      MAX_QUERY_POINTS: '10000000',
+    });
+    if (kind === 'trino') {
+      const options = {
+        url: TRINO_URL!,
+        user: 'tidemark',
+        catalog: 'iceberg',
+        schema: 'bench_query',
+        hotCatalog: 'hot_bench_query',
+      };
+      const trino = TrinoEngine.connect(options);
+      await trino.rows(`DROP TABLE IF EXISTS iceberg.${options.schema}.observations`);
+      await trino.rows(`DROP CATALOG IF EXISTS ${options.hotCatalog}`);
+      await ensureHotCatalog(trino, options.hotCatalog, dbUrl);
+      Object.assign(env, {
+        TRINO_URL: options.url,
+        TRINO_SCHEMA: options.schema,
+        TRINO_HOT_CATALOG: options.hotCatalog,
+      });
+    }
+    console.error(`[${kind}] tiering everything older than 7 days`);
+    execFileSync(process.execPath, ['bin/tidemark.mjs', 'tier'], {
+      env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(await serveChild('oltp', ports.oltp, env));
+    children.push(await serveChild('olap', ports.olap, env));
+    children.push(await serveChild('gateway', ports.gateway, env));
+
+    const config = loadConfig({});
+    const token = await issueToken(
+      jwtSettings(config),
+      { tenantId: 'q', subject: 'bench', roles: ['viewer'] },
+      '1h',
+    );
+    const gateway = `http://127.0.0.1:${ports.gateway}/graphql`;
+    const auth = { authorization: `Bearer ${token}` };
+    const variables = (fromMs: number) => ({ from: new Date(fromMs).toISOString(), to: TO });
+
+    // Hand-written SQL over the all-in-PostgreSQL copy: the same daily aggregates.
+    const pgTimes: number[] = [];
+    for (let i = 0; i < COLD_RUNS; i++) {
+      pgTimes.push(
+        await timed(async () => {
+          const { rowCount } = await pool.query(
+            `SELECT entity_key, date_trunc('day', ts AT TIME ZONE $1) AS day,
+                    count(*), avg(num), min(num), max(num)
+               FROM pg_copy WHERE tenant_id = 'q' AND ts >= $2 AND ts < $3 GROUP BY 1, 2`,
+            [TZ, new Date(FROM_MS + i * 1000), new Date(NOW)],
+          );
+          if (!rowCount) throw new Error('the reference query found nothing');
+        }),
+      );
+    }
+    // Cold path: each run's `from` differs by a second, so the cold cache misses.
+    const coldTimes: number[] = [];
+    for (let i = 0; i < COLD_RUNS; i++) {
+      coldTimes.push(
+        await timed(() =>
+          post(gateway, auth, { query: GATEWAY_QUERY, variables: variables(FROM_MS + i * 1000) }),
+        ),
+      );
+    }
+    // Warm: the same dashboard again and again (cold partials cached).
+    const warm = { query: GATEWAY_QUERY, variables: variables(FROM_MS) };
+    const warmTimes: number[] = [];
+    for (let i = 0; i < WARM_RUNS; i++)
+      warmTimes.push(await timed(() => post(gateway, auth, warm)));
+    // Gateway overhead: the OLAP part of the dashboard straight to the subgraph (with a
+    // signed context, as the gateway sends it) against the dashboard through the gateway.
+    const direct = {
+      query: SUBGRAPH_QUERY,
+      variables: {
+        ...variables(FROM_MS),
+        reps: Array.from({ length: ENTITIES }, (_, i) => ({ __typename: 'Entity', id: `e-${i}` })),
+      },
+    };
+    const directTimes: number[] = [];
+    for (let i = 0; i < WARM_RUNS; i++) {
+      const context = signContext(
+        { tenantId: 'q', subject: 'bench', roles: ['viewer'], requestId: `bench-${i}` },
+        config.CONTEXT_SECRET,
+        30,
+      );
+      directTimes.push(
+        await timed(() =>
+          post(`http://127.0.0.1:${ports.olap}/graphql`, { [CONTEXT_HEADER]: context }, direct),
+        ),
+      );
+    }
+    return {
+      engine: kind,
+      rows,
+      pgMs: pct(pgTimes, 50),
+      coldMs: pct(coldTimes, 50),
+      warmP50: pct(warmTimes, 50),
+      directP95: pct(directTimes, 95),
+      gatewayP95: pct(warmTimes, 95),
+    };
+  } finally {
+    await stopChildren(children);
+    await pool.end();
+    await rm(lake, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const server = await openBenchServer();
+  try {
+    const runs: Run[] = [await runOn(server, 'duckdb')];
+    if (TRINO_URL) runs.push(await runOn(server, 'trino'));
+    const label = (r: Run): string =>
+      r.engine === 'duckdb' ? 'DuckDB over zstd Parquet' : 'Trino 476 over Iceberg (S3Proxy)';
+    const row = (measure: string, cell: (r: Run) => string): string[] => [
+      measure,
+      ...runs.map(cell),
+    ];
+    const report = [
+      `${new Date().toISOString().slice(0, 10)} · commit ${commit()} · ${machine()} · ${server.server}`,
+      '',
+      `${runs[0]!.rows.toLocaleString('en-US')} observations: ${ENTITIES} entities × ${DAYS} days (America/New_York), 7 days hot, the rest tiered; gateway, OLTP and OLAP as separate processes on the same 2 cores. The dashboard: a 90-day DAY series (count/avg/min/max) for all ${ENTITIES} entities. Scaled down from the issue's 50 million rows so both engines load, tier and query in one run on this machine (BENCH_QUERY_ROWS_PER_DAY raises it).`,
+      '',
+      table(
+        ['measure', ...runs.map(label)],
+        [
+          row(
+            `hand-written SQL over an all-in-PostgreSQL copy (date_trunc in the zone, GROUP BY entity, day), median of ${COLD_RUNS}`,
+            (r) => `${r.pgMs.toFixed(0)} ms`,
+          ),
+          row(
+            `through the gateway, cold path (cache missed on purpose), median of ${COLD_RUNS}`,
+            (r) =>
+              `${r.coldMs.toFixed(0)} ms = ${(r.pgMs / r.coldMs).toFixed(1)}× PostgreSQL's speed`,
+          ),
+          row(
+            `through the gateway, warm cache, p50 of ${WARM_RUNS}`,
+            (r) => `${r.warmP50.toFixed(1)} ms`,
+          ),
+          row(
+            `gateway overhead: OLAP subgraph directly (_entities, signed context) vs the dashboard through the gateway (adds the OLTP hop for the entity page), p95 of ${WARM_RUNS}`,
+            (r) =>
+              `${r.directP95.toFixed(1)} ms vs ${r.gatewayP95.toFixed(1)} ms = ${(r.gatewayP95 / r.directP95).toFixed(2)}×`,
+          ),
+        ],
+      ),
+      '',
+      'Targets (issue 5): cold path ≥ 5× faster than PostgreSQL; warm p50 < 150 ms; gateway ≤ 1.25× direct at p95; cached repeat p50 < 10 ms.',
+    ].join('\n');
+    console.log(report);
+    await writeSection('Dashboard query (`npm run bench:query`)', report);
+  } finally {
+    await server.close();
+  }
+}
+
+await main();
