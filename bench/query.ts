@@ -9,7 +9,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { ensureHotCatalog, TrinoEngine } from '../cold/trino.ts';
 import { loadConfig } from '../core/config.ts';
 import { CONTEXT_HEADER, signContext } from '../core/signedContext.ts';
 import { issueToken, jwtSettings } from '../gateway/auth/jwt.ts';
@@ -18,6 +17,7 @@ import { copyObservations, type ObservationRow } from '../hot/copyObservations.t
 import { PartitionManager, addUtcDays, utcDay } from '../hot/partitions.ts';
 import {
   commit,
+  freshTrinoTarget,
   machine,
   openBenchServer,
   serveChild,
@@ -139,17 +139,7 @@ async function runOn(server: BenchServer, kind: 'duckdb' | 'trino'): Promise<Run
       MAX_QUERY_POINTS: '10000000',
     });
     if (kind === 'trino') {
-      const options = {
-        url: TRINO_URL!,
-        user: 'tidemark',
-        catalog: 'iceberg',
-        schema: 'bench_query',
-        hotCatalog: 'hot_bench_query',
-      };
-      const trino = TrinoEngine.connect(options);
-      await trino.rows(`DROP TABLE IF EXISTS iceberg.${options.schema}.observations`);
-      await trino.rows(`DROP CATALOG IF EXISTS ${options.hotCatalog}`);
-      await ensureHotCatalog(trino, options.hotCatalog, dbUrl);
+      const options = await freshTrinoTarget(TRINO_URL!, 'bench_query', dbUrl);
       Object.assign(env, {
         TRINO_URL: options.url,
         TRINO_SCHEMA: options.schema,

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { ensureHotCatalog, TrinoEngine, type TrinoEngineOptions } from '../cold/trino.ts';
 import { createLogger } from '../core/logger.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded/postgres.ts';
 import { migrate } from '../hot/migrate.ts';
@@ -94,6 +95,29 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Trino engine options for one bench database: its Iceberg table emptied from earlier
+ * runs and a fresh Trino catalog over the database, for tiering to read through.
+ */
+export async function freshTrinoTarget(
+  trinoUrl: string,
+  name: string,
+  databaseUrl: string,
+): Promise<TrinoEngineOptions> {
+  const options = {
+    url: trinoUrl,
+    user: 'tidemark',
+    catalog: 'iceberg',
+    schema: name,
+    hotCatalog: `hot_${name}`,
+  };
+  const trino = TrinoEngine.connect(options);
+  await trino.rows(`DROP TABLE IF EXISTS iceberg.${options.schema}.observations`);
+  await trino.rows(`DROP CATALOG IF EXISTS ${options.hotCatalog}`);
+  await ensureHotCatalog(trino, options.hotCatalog, databaseUrl);
+  return options;
 }
 
 /** Free ports for the three services and the environment that wires them together. */

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { createLogger } from '../core/logger.ts';
 import { DuckDbEngine } from '../cold/duckdb.ts';
 import type { ColdEngine, ColdFile } from '../cold/engine.ts';
-import { ensureHotCatalog, TrinoEngine } from '../cold/trino.ts';
+import { TrinoEngine } from '../cold/trino.ts';
 import { bucketKind, offsetTimeline } from '../core/buckets.ts';
 import { addTenant, defineAttributes, upsertEntities } from '../hot/admin.ts';
 import { copyObservations, type ObservationRow } from '../hot/copyObservations.ts';
@@ -18,6 +18,7 @@ import { PartitionManager, addUtcDays, partitionName, utcDay } from '../hot/part
 import { runTierPass } from '../tiering/tierPass.ts';
 import {
   commit,
+  freshTrinoTarget,
   machine,
   openBenchServer,
   table,
@@ -82,18 +83,7 @@ interface EngineRun {
 
 async function openEngine(kind: 'duckdb' | 'trino', dbUrl: string, lake: string) {
   if (kind === 'duckdb') return DuckDbEngine.open(lake);
-  const options = {
-    url: TRINO_URL!,
-    user: 'tidemark',
-    catalog: 'iceberg',
-    schema: 'bench_tiering',
-    hotCatalog: 'hot_bench_tiering',
-  };
-  const trino = TrinoEngine.connect(options);
-  await trino.rows(`DROP TABLE IF EXISTS iceberg.${options.schema}.observations`);
-  await trino.rows(`DROP CATALOG IF EXISTS ${options.hotCatalog}`);
-  await ensureHotCatalog(trino, options.hotCatalog, dbUrl);
-  return TrinoEngine.open(options);
+  return TrinoEngine.open(await freshTrinoTarget(TRINO_URL!, 'bench_tiering', dbUrl));
 }
 
 /** The whole benchmark on one engine, over a fresh database and the same generated rows. */

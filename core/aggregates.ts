@@ -25,6 +25,12 @@ export function mergePartials(a: Partial, b: Partial): Partial {
   };
 }
 
+/** Merges `p` into the partial kept under `key` (or keeps `p` when there is none yet). */
+export function mergeInto<K>(partials: Map<K, Partial>, key: K, p: Partial): void {
+  const existing = partials.get(key);
+  partials.set(key, existing ? mergePartials(existing, p) : p);
+}
+
 export interface Summary extends Partial {
   avg: number;
   stddev: number | null;

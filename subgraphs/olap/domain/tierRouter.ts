@@ -3,7 +3,7 @@
 // (committed manifest files); partial aggregates from both merge exactly.
 import type pg from 'pg';
 import {
-  mergePartials,
+  mergeInto,
   summarize,
   type KeyedPartial,
   type Partial,
@@ -112,6 +112,10 @@ interface Snapshot<H = KeyedPartial[]> {
   hot: H;
 }
 
+/** The tiers a snapshot's answer came from: cold when any committed file overlapped. */
+const tiersOf = (snapshot: { coldFiles: unknown[] }): Tier[] =>
+  snapshot.coldFiles.length > 0 ? ['COLD', 'HOT'] : ['HOT'];
+
 export class TierRouter {
   constructor(
     private readonly pool: pg.Pool,
@@ -191,9 +195,7 @@ export class TierRouter {
       // Engines key calendar buckets by local day; weeks and months merge here.
       const buckets = new Map<number, Partial>();
       for (const [bucketKey, p] of byEntity.get(key) ?? []) {
-        const start = keyToStart(bucketKey, args.bucket, timeZone);
-        const existing = buckets.get(start);
-        buckets.set(start, existing ? mergePartials(existing, p) : p);
+        mergeInto(buckets, keyToStart(bucketKey, args.bucket, timeZone), p);
       }
       const points = [...buckets.entries()]
         .sort(([a], [b]) => a - b)
@@ -255,9 +257,7 @@ export class TierRouter {
           continue;
         }
         if (start < recentStart - lookbackMs) continue;
-        const how = localHourOfWeek(start, timeZone);
-        const existing = baseline.get(how);
-        baseline.set(how, existing ? mergePartials(existing, p) : p);
+        mergeInto(baseline, localHourOfWeek(start, timeZone), p);
       }
       const points = recent
         .sort(([a], [b]) => a - b)
@@ -292,7 +292,7 @@ export class TierRouter {
     entities: { ids: readonly string[] } | 'all',
     range: RangeArgs,
     signal?: AbortSignal,
-  ): Promise<{ totals: Map<string, EntityTotal>; tiers: Tier[]; timeZone: string }> {
+  ): Promise<{ totals: Map<string, EntityTotal>; tiers: Tier[] }> {
     this.validateRange(range);
     const { snapshot, byEntity, tiers } = await this.collect(
       tenantId,
@@ -309,7 +309,7 @@ export class TierRouter {
         partial: byEntity.get(key)?.get(0) ?? null,
       });
     }
-    return { totals, tiers, timeZone: snapshot.query.timeZone };
+    return { totals, tiers };
   }
 
   /**
@@ -354,7 +354,7 @@ export class TierRouter {
         return key === undefined ? null : (byEntity.get(key) ?? new Map<string, number>());
       }),
       type: snapshot.type,
-      tiers: snapshot.coldFiles.length > 0 ? ['COLD', 'HOT'] : ['HOT'],
+      tiers: tiersOf(snapshot),
     };
   }
 
@@ -471,15 +471,12 @@ export class TierRouter {
       );
     }
 
-    const tiers: Tier[] = [];
-    if (snapshot.coldFiles.length > 0) tiers.push('COLD');
-    tiers.push('HOT');
+    const tiers = tiersOf(snapshot);
     const byEntity = new Map<number, Map<number, Partial>>();
     for (const p of [...cold, ...snapshot.hot]) {
       if (p.count === 0) continue;
       const buckets = byEntity.get(p.entityKey) ?? new Map<number, Partial>();
-      const existing = buckets.get(p.bucketKey);
-      buckets.set(p.bucketKey, existing ? mergePartials(existing, p) : p);
+      mergeInto(buckets, p.bucketKey, p);
       byEntity.set(p.entityKey, buckets);
     }
     return { snapshot, byEntity, tiers };
