@@ -138,6 +138,35 @@ describe('authentication and tenant scope', () => {
     expect(body.data._entities[1]).toBeNull(); // exists, but belongs to blue
   });
 
+  it("answers top and breakdown of another tenant's reference with nothing, in the OLAP subgraph", async () => {
+    const identity = { tenantId: 'red', subject: 's', roles: ['viewer' as const], requestId: 'y' };
+    const ask = async (tenantId: string) => {
+      const res = await fetch(`${stack.olap.url}/graphql`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [CONTEXT_HEADER]: signContext(identity, stack.config.CONTEXT_SECRET, 30),
+        },
+        body: JSON.stringify({
+          query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Tenant {
+            top(attribute: "value", from: "2020-01-01T00:00:00Z", to: "2035-01-01T00:00:00Z") { entity { id } }
+            breakdown(attribute: "value", from: "2020-01-01T00:00:00Z", to: "2035-01-01T00:00:00Z") { key count } } } }`,
+          variables: { r: [{ __typename: 'Tenant', id: tenantId }] },
+        }),
+      });
+      const body = (await res.json()) as {
+        errors?: unknown;
+        data: { _entities: { top: unknown[]; breakdown: { count: number }[] }[] };
+      };
+      expect(body.errors).toBeUndefined();
+      return body.data._entities[0]!;
+    };
+    const own = await ask('red');
+    expect(own.top.length).toBeGreaterThan(0);
+    expect(own.breakdown.reduce((n, g) => n + g.count, 0)).toBeGreaterThan(0);
+    expect(await ask('blue')).toEqual({ top: [], breakdown: [] });
+  });
+
   it('passes a typed subgraph error with its code, path and request id, and nothing internal', async () => {
     const res = await stack.query(
       await stack.token('red'),
