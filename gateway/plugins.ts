@@ -85,7 +85,7 @@ export async function enforceRateLimit(
   if (!decision.allowed) {
     metrics.rateLimited.inc({ budget });
     throw new GraphQLError(
-      `rate limit reached for this tenant's ${budget} budget; retry after ${decision.resetSeconds} s`,
+      `rate limit reached for this tenant's ${budget} budget; retry after ${decision.retryAfterSeconds} s`,
       {
         extensions: { code: ErrorCode.RATE_LIMITED, requestId, http: { status: 429 } },
       },

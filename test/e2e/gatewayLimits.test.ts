@@ -132,7 +132,12 @@ describe('per-tenant rate limits', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    stack = await startStack(db, { RATE_LIMIT_QUERY_PER_SECOND: '5' });
+    // A bucket of 5 that refills slowly: the 12 requests below meet an empty bucket
+    // however long they take to arrive.
+    stack = await startStack(db, {
+      RATE_LIMIT_QUERY_BURST: '5',
+      RATE_LIMIT_QUERY_PER_SECOND: '0.01',
+    });
     for (const tenantId of ['busy', 'calm']) {
       await createTenantDataset(db.dbs.operator, {
         tenantId,
@@ -164,7 +169,17 @@ describe('per-tenant rate limits', () => {
     const limited = responses.filter((r) => r.status === 429);
     expect(responses.filter((r) => r.status === 200)).toHaveLength(5);
     expect(limited).toHaveLength(7);
-    expect(Number(limited[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const passed = responses.filter((r) => r.status === 200);
+    expect(passed.map((r) => r.headers.get('ratelimit-remaining')).sort()).toEqual([
+      '0',
+      '1',
+      '2',
+      '3',
+      '4',
+    ]);
+    // one token per 100 s: the next one is 100 s away, a full bucket 500 s
+    expect(Number(limited[0]!.headers.get('retry-after'))).toBe(100);
+    expect(Number(limited[0]!.headers.get('ratelimit-reset'))).toBe(500);
     expect(limited[0]!.headers.get('ratelimit-limit')).toBe('5');
     expect(limited[0]!.headers.get('ratelimit-remaining')).toBe('0');
     const body = (await limited[0]!.json()) as { errors: { extensions: { code: string } }[] };
