@@ -62,12 +62,17 @@ export const configSchema = z.object({
   MAX_QUERY_DIRECTIVES: z.coerce.number().int().positive().default(20),
   MAX_QUERY_POINTS: z.coerce.number().int().positive().default(500_000),
   INTROSPECTION: bool.optional(),
-  RATE_LIMIT_QUERY_PER_SECOND: z.coerce.number().int().positive().default(100),
-  RATE_LIMIT_INGEST_PER_SECOND: z.coerce.number().int().positive().default(20),
+  RATE_LIMIT_QUERY_PER_SECOND: z.coerce.number().positive().default(100),
+  RATE_LIMIT_QUERY_BURST: z.coerce.number().int().positive().optional(),
+  RATE_LIMIT_INGEST_PER_SECOND: z.coerce.number().positive().default(20),
+  RATE_LIMIT_INGEST_BURST: z.coerce.number().int().positive().optional(),
   REDIS_URL: z.string().optional(),
   SAFELIST_FILE: z.string().optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  APOLLO_KEY: z.string().optional(),
+  APOLLO_GRAPH_REF: z.string().optional(),
+  APOLLO_USAGE_REPORTING_URL: z.url().optional(),
   INGEST_MIN_TIMESTAMP: z.iso.datetime({ offset: true }).default('2000-01-01T00:00:00Z'),
 });
 
@@ -106,12 +111,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const raw = parsed.data;
+  const problems: string[] = [];
   if (raw.TIDEMARK_ENV === 'production') {
-    const problems = (['JWT_SECRET', 'CONTEXT_SECRET'] as const)
-      .filter((k) => DEV_SECRETS.has(raw[k]))
-      .map((k) => `${k}: the development default must not be used in production`);
-    if (problems.length > 0) throw new ConfigError(problems);
+    for (const k of ['JWT_SECRET', 'CONTEXT_SECRET'] as const) {
+      if (DEV_SECRETS.has(raw[k]))
+        problems.push(`${k}: the development default must not be used in production`);
+    }
   }
+  if (raw.APOLLO_KEY && !raw.APOLLO_GRAPH_REF)
+    problems.push('APOLLO_GRAPH_REF: usage reporting with APOLLO_KEY needs a graph ref');
+  if (problems.length > 0) throw new ConfigError(problems);
   const home = path.resolve(cwd, raw.TIDEMARK_HOME);
   return {
     ...raw,

@@ -6,7 +6,11 @@ import http from 'node:http';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginUsageReporting } from '@apollo/server/plugin/usageReporting';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -25,7 +29,7 @@ import { jwtSettings, verifyBearer } from './auth/jwt.ts';
 import { bulkIngestHandler } from './bulkIngest.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { costLimitPlugin, enforceRateLimit, metricsPlugin } from './plugins.ts';
-import { createRateLimits } from './rateLimit.ts';
+import { bucketShape, createRateLimits } from './rateLimit.ts';
 import { loadSafelist } from './safelist.ts';
 import { formatGatewayError } from './subgraphErrors.ts';
 import { unavailablePayload } from './unavailableResponse.ts';
@@ -101,6 +105,24 @@ function disableGatewayTelemetry(): void {
   process.env.APOLLO_TELEMETRY_DISABLED = 'true';
 }
 
+/**
+ * Usage reporting to Apollo Studio (GraphOS) when APOLLO_KEY and APOLLO_GRAPH_REF are
+ * set: operation shapes, timings and field usage; never variable values or headers,
+ * and error messages masked, since they may carry tenant data. Off otherwise, even if
+ * Apollo's own variables are in the environment of a process that did not mean it.
+ */
+function usageReporting(config: Config): ApolloServerPlugin<GatewayContext> {
+  if (!config.APOLLO_KEY) return ApolloServerPluginUsageReportingDisabled();
+  return ApolloServerPluginUsageReporting({
+    ...(config.APOLLO_USAGE_REPORTING_URL
+      ? { endpointUrl: config.APOLLO_USAGE_REPORTING_URL }
+      : {}),
+    sendVariableValues: { none: true },
+    sendHeaders: { none: true },
+    sendErrors: { masked: true },
+  });
+}
+
 export async function startGateway(options: GatewayOptions): Promise<RunningServer> {
   const { config, log } = options;
   disableGatewayTelemetry();
@@ -108,9 +130,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     ? startTracing('tidemark-gateway', config.OTEL_EXPORTER_OTLP_ENDPOINT)
     : async () => undefined;
   const metrics = new GatewayMetrics();
-  const rateLimits = createRateLimits({
-    queryPerSecond: config.RATE_LIMIT_QUERY_PER_SECOND,
-    ingestPerSecond: config.RATE_LIMIT_INGEST_PER_SECOND,
+  const rateLimits = await createRateLimits({
+    query: bucketShape(config.RATE_LIMIT_QUERY_PER_SECOND, config.RATE_LIMIT_QUERY_BURST),
+    ingest: bucketShape(config.RATE_LIMIT_INGEST_PER_SECOND, config.RATE_LIMIT_INGEST_BURST),
     redisUrl: config.REDIS_URL,
   });
   const urls = { oltp: config.oltpUrl, olap: config.olapUrl, ...options.subgraphUrls };
@@ -178,11 +200,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       metricsPlugin(metrics),
       auditPlugin<GatewayContext>(audit),
       ...(safelist ? [safelist.plugin as ApolloServerPlugin<GatewayContext>] : []),
+      usageReporting(config),
       isDev
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
         : ApolloServerPluginLandingPageDisabled(),
     ],
     formatError: formatGatewayError,
+    ...(config.APOLLO_KEY
+      ? { apollo: { key: config.APOLLO_KEY, graphRef: config.APOLLO_GRAPH_REF } }
+      : {}),
   });
   await apollo.start();
   app.get('/metrics', async (_req, res) => {

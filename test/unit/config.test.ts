@@ -31,4 +31,18 @@ describe('configuration', () => {
       /JWT_SECRET.*\n.*CONTEXT_SECRET/,
     );
   });
+
+  it('refuses an Apollo key without the graph ref its reports belong to', () => {
+    expect(() => loadConfig({ APOLLO_KEY: 'service:x:y' })).toThrow(/APOLLO_GRAPH_REF/);
+    expect(loadConfig({ APOLLO_KEY: 'service:x:y', APOLLO_GRAPH_REF: 'g@v' }).APOLLO_KEY).toBe(
+      'service:x:y',
+    );
+  });
+
+  it('accepts fractional refill rates and leaves the burst to the gateway default', () => {
+    const c = loadConfig({ RATE_LIMIT_QUERY_PER_SECOND: '0.5' });
+    expect(c.RATE_LIMIT_QUERY_PER_SECOND).toBe(0.5);
+    expect(c.RATE_LIMIT_QUERY_BURST).toBeUndefined();
+    expect(() => loadConfig({ RATE_LIMIT_QUERY_BURST: '1.5' })).toThrow(ConfigError);
+  });
 });
