@@ -6,6 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
+import type { Registry } from 'prom-client';
 import { GraphQLError } from 'graphql';
 import { errorReportingPlugin, type RequestScoped } from '../../core/errorPlugin.ts';
 import { maskError } from '../../core/errors.ts';
@@ -23,6 +24,8 @@ export interface SubgraphServerOptions<C extends RequestScoped> {
   readiness: () => Promise<void>;
   /** `signal` aborts when the caller goes away before the response is written. */
   createContext: (identity: RequestIdentity, log: Logger, signal: AbortSignal) => C;
+  /** Served on GET /metrics (Prometheus text format) when given. */
+  metrics?: Registry;
   /** Extra routes (e.g. bulk ingest) mounted before GraphQL. */
   mount?: (app: express.Express) => void;
 }
@@ -41,6 +44,12 @@ export async function startSubgraphServer<C extends RequestScoped>(
     formatError: maskError,
   });
   await apollo.start();
+  const { metrics } = options;
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.metrics());
+    });
+  }
   options.mount?.(app);
   app.use(
     '/graphql',

@@ -7,6 +7,7 @@ import type { Databases } from '../../hot/database.ts';
 import { startSubgraphServer } from '../common/subgraphServer.ts';
 import { createOlapContext } from './context.ts';
 import { TierRouter } from './domain/tierRouter.ts';
+import { OlapMetrics } from './metrics.ts';
 import { buildOlapSchema } from './schema.ts';
 
 export async function startOlapSubgraph(
@@ -17,10 +18,13 @@ export async function startOlapSubgraph(
   port = config.OLAP_PORT,
 ): Promise<RunningServer> {
   const schema = await buildOlapSchema();
-  const router = new TierRouter(dbs.app, engine, {
-    maxPoints: config.MAX_SERIES_POINTS,
-    engineTimeoutMs: config.ENGINE_TIMEOUT_MS,
-  });
+  const metrics = new OlapMetrics();
+  const router = new TierRouter(
+    dbs.app,
+    engine,
+    { maxPoints: config.MAX_SERIES_POINTS, engineTimeoutMs: config.ENGINE_TIMEOUT_MS },
+    metrics,
+  );
   return startSubgraphServer({
     name: 'olap',
     schema,
@@ -28,6 +32,7 @@ export async function startOlapSubgraph(
     log,
     host: config.HOST,
     port,
+    metrics: metrics.registry,
     readiness: async () => {
       await dbs.app.query('SELECT 1');
       await engine.ping();

@@ -53,13 +53,34 @@ describe('the cold-partials cache', () => {
     dataset.rows.filter((r) => r.tsMs >= Date.parse('2026-10-15T00:00:00Z') && r.tsMs < toMs)
       .length;
 
+  /** The OLAP subgraph's own counters, as Prometheus scrapes them. */
+  const olapMetrics = async () => {
+    const text = await (await fetch(`${stack.olap.url}/metrics`)).text();
+    const value = (series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+    const engine = stack.engine.name;
+    return {
+      hit: value('tidemark_cold_cache_lookups_total{result="hit"}'),
+      miss: value('tidemark_cold_cache_lookups_total{result="miss"}'),
+      reads: value(`tidemark_cold_read_duration_seconds_count{engine="${engine}",outcome="ok"}`),
+    };
+  };
+
   it('answers a repeated dashboard, and one whose `to` moved through hot time, without the cold engine', async () => {
     const before = stack.engine.queryCount;
+    const metricsBefore = await olapMetrics();
     expect(await dashboard()).toBe(expected());
     expect(stack.engine.queryCount).toBe(before + 1);
     expect(await dashboard()).toBe(expected());
     expect(await dashboard(NOW - 3_600_000)).toBe(expected(NOW - 3_600_000));
     expect(stack.engine.queryCount).toBe(before + 1);
+    // /metrics tells an operator the same story
+    const metricsAfter = await olapMetrics();
+    expect(metricsAfter.miss - metricsBefore.miss).toBe(1);
+    expect(metricsAfter.hit - metricsBefore.hit).toBe(2);
+    expect(metricsAfter.reads - metricsBefore.reads).toBe(1);
   });
 
   it('counts a late row at once, and exactly once after it is tiered into a new file', async () => {

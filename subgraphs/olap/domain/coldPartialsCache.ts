@@ -13,10 +13,11 @@ export interface RangedColdFile extends ColdFile {
 
 export class ColdPartialsCache {
   readonly #lru: LRUCache<string, KeyedPartial[]>;
-  hits = 0;
-  misses = 0;
 
-  constructor(maxPartials = 2_000_000) {
+  constructor(
+    private readonly onLookup: (result: 'hit' | 'miss') => void = () => {},
+    maxPartials = 2_000_000,
+  ) {
     this.#lru = new LRUCache({ maxSize: maxPartials, sizeCalculation: (v) => v.length + 1 });
   }
 
@@ -49,11 +50,8 @@ export class ColdPartialsCache {
       files.map((f) => f.path).sort(),
     ]);
     const cached = this.#lru.get(key);
-    if (cached) {
-      this.hits += 1;
-      return cached;
-    }
-    this.misses += 1;
+    this.onLookup(cached ? 'hit' : 'miss');
+    if (cached) return cached;
     const partials = await compute();
     this.#lru.set(key, partials);
     return partials;

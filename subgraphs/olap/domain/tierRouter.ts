@@ -28,6 +28,7 @@ import {
   type SeriesQuery,
 } from '../../../cold/engine.ts';
 
+import { OlapMetrics } from '../metrics.ts';
 import { ColdPartialsCache, type RangedColdFile } from './coldPartialsCache.ts';
 import { withTenant } from '../../../hot/database.ts';
 import { hotSeriesPartials, hotValueCounts } from '../../../hot/hotQueries.ts';
@@ -121,7 +122,10 @@ export class TierRouter {
     private readonly pool: pg.Pool,
     private readonly engine: ColdEngine,
     private readonly limits: RouterLimits,
-    readonly cache = new ColdPartialsCache(),
+    private readonly metrics = new OlapMetrics(),
+    private readonly cache = new ColdPartialsCache((result) =>
+      metrics.coldCacheLookups.inc({ result }),
+    ),
   ) {}
 
   /** Checks a range before any engine runs. */
@@ -155,9 +159,15 @@ export class TierRouter {
     signal?: AbortSignal,
   ): Promise<T> {
     const deadline = AbortSignal.timeout(this.limits.engineTimeoutMs);
+    const timer = this.metrics.coldReads.startTimer({ engine: this.engine.name });
     try {
-      return await read(signal ? AbortSignal.any([signal, deadline]) : deadline);
+      const result = await read(signal ? AbortSignal.any([signal, deadline]) : deadline);
+      timer({ outcome: 'ok' });
+      return result;
     } catch (err) {
+      timer({
+        outcome: deadline.aborted ? 'timeout' : signal?.aborted ? 'abandoned' : 'failed',
+      });
       if (err instanceof TidemarkError) throw err;
       if (deadline.aborted) {
         throw new TidemarkError(
