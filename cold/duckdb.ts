@@ -6,6 +6,7 @@ import { access, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { KeyedPartial } from '../core/aggregates.ts';
+import { sketchBinSql } from '../core/sketch.ts';
 import {
   offsetMicrosSql,
   segmentStartMicrosSql,
@@ -190,6 +191,7 @@ export class DuckDbEngine implements ColdEngine {
       files,
       query,
       `entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
+       ${query.sketch ? `${sketchBinSql('num')} AS bin,` : ''}
        count(num)::DOUBLE AS c, sum(num) AS s, min(num) AS mn, max(num) AS mx,
        sum(num * num) AS ss`,
       'num IS NOT NULL',
@@ -198,6 +200,7 @@ export class DuckDbEngine implements ColdEngine {
     return rows.map((r) => ({
       entityKey: Number(r.entity_key),
       bucketKey: Number(r.bucket_key),
+      ...(query.sketch ? { bin: Number(r.bin) } : {}),
       count: Number(r.c),
       sum: Number(r.s),
       min: Number(r.mn),

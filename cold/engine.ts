@@ -49,6 +49,11 @@ export interface SeriesQuery {
   timeZone: string;
   /** The zone's offsets over the range; engines bucket with these, not per-row zone lookups. */
   offsets: OffsetSegment[];
+  /**
+   * Percentiles asked for: group by sketch bin too (core/sketch.ts), one partial per
+   * (entity, bucket, bin), each with its `bin`.
+   */
+  sketch?: boolean;
 }
 
 /** One tenant's rows of one UTC day in a hot table (a day partition or the default one). */

@@ -5,6 +5,7 @@
 // DuckDB engine's files, so a crash leaves an invisible batch that a later pass deletes.
 import { BasicAuth, Trino, type QueryResult } from 'trino-client';
 import type { KeyedPartial } from '../core/aggregates.ts';
+import { sketchBinSql } from '../core/sketch.ts';
 import {
   offsetMicrosSql,
   segmentStartMicrosSql,
@@ -213,8 +214,8 @@ export class TrinoEngine implements ColdEngine {
   /**
    * The one builder every cold read goes through: manifest-listed batches of the
    * query's tenant, with the tenant, attribute, entity and time predicates always added
-   * (defence in depth: the manifest is already tenant-scoped). Groups by the first two
-   * select columns.
+   * (defence in depth: the manifest is already tenant-scoped). Groups by the first
+   * `groupBy` select columns.
    */
   private async scan(
     files: ColdFile[],
@@ -222,6 +223,7 @@ export class TrinoEngine implements ColdEngine {
     select: string,
     rowFilter: string,
     signal?: AbortSignal,
+    groupBy = 2,
   ): Promise<unknown[][]> {
     const own = files.filter((f) => f.tenantId === query.tenantId);
     if (own.length === 0 || query.entityKeys.length === 0) return [];
@@ -239,7 +241,7 @@ export class TrinoEngine implements ColdEngine {
           AND entity_key IN (${query.entityKeys.map(int).join(', ')})
           AND ts_us >= ${int(query.fromMs * 1000)} AND ts_us < ${int(query.toMs * 1000)}
           AND ${rowFilter}
-        GROUP BY 1, 2`,
+        GROUP BY ${Array.from({ length: groupBy }, (_, i) => i + 1).join(', ')}`,
       signal,
     );
   }
@@ -253,18 +255,22 @@ export class TrinoEngine implements ColdEngine {
       files,
       query,
       `entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
+       ${query.sketch ? `${sketchBinSql('num')},` : ''}
        count(num), sum(num), min(num), max(num), sum(num * num)`,
       'num IS NOT NULL',
       signal,
+      query.sketch ? 3 : 2,
     );
+    const at = query.sketch ? 3 : 2; // first aggregate column
     return rows.map((r) => ({
       entityKey: Number(r[0]),
       bucketKey: Number(r[1]),
-      count: Number(r[2]),
-      sum: Number(r[3]),
-      min: Number(r[4]),
-      max: Number(r[5]),
-      sumSquares: Number(r[6]),
+      ...(query.sketch ? { bin: Number(r[2]) } : {}),
+      count: Number(r[at]),
+      sum: Number(r[at + 1]),
+      min: Number(r[at + 2]),
+      max: Number(r[at + 3]),
+      sumSquares: Number(r[at + 4]),
     }));
   }
 

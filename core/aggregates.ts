@@ -1,39 +1,84 @@
 // Partial aggregates that every tier returns and that merge exactly: count, sum, min,
 // max and sum of squares combine associatively, so a bucket that straddles the tier
-// boundary is merged, never split or doubled.
+// boundary is merged, never split or doubled. Percentile sketches (core/sketch.ts)
+// merge by adding bin counts.
+import { mergeSketchInto, sketchQuantile, type Sketch } from './sketch.ts';
+
 export interface Partial {
   count: number;
   sum: number;
   min: number;
   max: number;
   sumSquares: number;
+  /** Bin counts, when percentiles were asked for. */
+  sketch?: Sketch;
 }
 
 export interface KeyedPartial extends Partial {
   entityKey: number;
   /** Epoch seconds (fixed and local-hour buckets) or a local day number (calendar buckets). */
   bucketKey: number;
+  /** When an engine was asked for sketches: the sketch bin these rows fall in. */
+  bin?: number;
 }
 
 export function mergePartials(a: Partial, b: Partial): Partial {
+  const merged = copyPartial(a);
+  addInto(merged, b);
+  return merged;
+}
+
+/** A partial the caller owns: its own sketch map (a binned row becomes a one-bin sketch). */
+function copyPartial(p: Partial | KeyedPartial): Partial {
+  const sketch = p.sketch
+    ? new Map(p.sketch)
+    : 'bin' in p && p.bin !== undefined
+      ? new Map([[p.bin, p.count]])
+      : undefined;
   return {
-    count: a.count + b.count,
-    sum: a.sum + b.sum,
-    min: Math.min(a.min, b.min),
-    max: Math.max(a.max, b.max),
-    sumSquares: a.sumSquares + b.sumSquares,
+    count: p.count,
+    sum: p.sum,
+    min: p.min,
+    max: p.max,
+    sumSquares: p.sumSquares,
+    ...(sketch ? { sketch } : {}),
   };
 }
 
-/** Merges `p` into the partial kept under `key` (or keeps `p` when there is none yet). */
-export function mergeInto<K>(partials: Map<K, Partial>, key: K, p: Partial): void {
+function addInto(target: Partial, p: Partial | KeyedPartial): void {
+  target.count += p.count;
+  target.sum += p.sum;
+  target.min = Math.min(target.min, p.min);
+  target.max = Math.max(target.max, p.max);
+  target.sumSquares += p.sumSquares;
+  if (p.sketch) {
+    target.sketch ??= new Map();
+    mergeSketchInto(target.sketch, p.sketch);
+  } else if ('bin' in p && p.bin !== undefined) {
+    target.sketch ??= new Map();
+    target.sketch.set(p.bin, (target.sketch.get(p.bin) ?? 0) + p.count);
+  }
+}
+
+/**
+ * Merges `p` into the partial kept under `key`. The map owns its values: the first
+ * merge stores a copy, later ones add to it in place, so inputs (which may be cached
+ * and shared between requests) are never changed, and a bucket's many sketch bins
+ * merge in linear time.
+ */
+export function mergeInto<K>(partials: Map<K, Partial>, key: K, p: Partial | KeyedPartial): void {
   const existing = partials.get(key);
-  partials.set(key, existing ? mergePartials(existing, p) : p);
+  if (existing) addInto(existing, p);
+  else partials.set(key, copyPartial(p));
 }
 
 export interface Summary extends Partial {
   avg: number;
   stddev: number | null;
+  /** From the sketch, within SKETCH_RELATIVE_ERROR; null when none was asked for. */
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
 }
 
 /** Sample standard deviation from the merged moments; null below two values. */
@@ -44,5 +89,7 @@ export function summarize(p: Partial): Summary {
     const variance = Math.max(0, (p.sumSquares - (p.sum * p.sum) / p.count) / (p.count - 1));
     stddev = Math.sqrt(variance);
   }
-  return { ...p, avg, stddev };
+  const q = (quantile: number) =>
+    p.sketch ? sketchQuantile(p.sketch, quantile, p.min, p.max) : null;
+  return { ...p, avg, stddev, p50: q(0.5), p90: q(0.9), p99: q(0.99) };
 }

@@ -2,6 +2,7 @@
 // as the cold engines, so the tier router merges them exactly.
 import type pg from 'pg';
 import type { KeyedPartial } from '../core/aggregates.ts';
+import { sketchBinSql } from '../core/sketch.ts';
 import {
   offsetMicrosSql,
   segmentStartMicrosSql,
@@ -42,13 +43,14 @@ function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
 
 /**
  * The hot tier's side of every aggregate read, in a tenant-scoped transaction: RLS and
- * the tenant predicate both scope it. Groups by the first two select columns.
+ * the tenant predicate both scope it. Groups by the first `groupBy` select columns.
  */
 async function hotScan<R extends pg.QueryResultRow>(
   client: pg.PoolClient,
   query: ValueCountQuery,
   select: string,
   rowFilter: string,
+  groupBy = 2,
 ): Promise<R[]> {
   if (query.entityKeys.length === 0) return [];
   const { rows } = await client.query<R>(
@@ -56,7 +58,7 @@ async function hotScan<R extends pg.QueryResultRow>(
        FROM observations
       WHERE tenant_id = $1 AND attribute_key = $2 AND entity_key = ANY($3::bigint[])
         AND ts >= $4 AND ts < $5 AND ${rowFilter}
-      GROUP BY 1, 2`,
+      GROUP BY ${Array.from({ length: groupBy }, (_, i) => i + 1).join(', ')}`,
     [
       query.tenantId,
       query.attributeKey,
@@ -75,6 +77,7 @@ export async function hotSeriesPartials(
   const rows = await hotScan<{
     entity_key: number;
     bucket_key: number;
+    bin?: number;
     c: number;
     s: number;
     mn: number;
@@ -84,12 +87,15 @@ export async function hotSeriesPartials(
     client,
     query,
     `entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
+     ${query.sketch ? `${sketchBinSql('num')} AS bin,` : ''}
      count(num) AS c, sum(num) AS s, min(num) AS mn, max(num) AS mx, sum(num * num) AS ss`,
     'num IS NOT NULL',
+    query.sketch ? 3 : 2,
   );
   return rows.map((r) => ({
     entityKey: Number(r.entity_key),
     bucketKey: r.bucket_key,
+    ...(r.bin !== undefined ? { bin: r.bin } : {}),
     count: r.c,
     sum: r.s,
     min: r.mn,

@@ -62,7 +62,13 @@ export function createOlapContext(
     log,
     tierStatus: () => readTierStatus(pool, identity.tenantId),
     seriesLoader(args) {
-      const key = JSON.stringify([args.attribute, args.fromMs, args.toMs, args.bucket]);
+      const key = JSON.stringify([
+        args.attribute,
+        args.fromMs,
+        args.toMs,
+        args.bucket,
+        args.percentiles === true,
+      ]);
       let loader = loaders.get(key);
       if (!loader) {
         loader = new DataLoader((ids) => router.series(identity.tenantId, ids, args, signal));
@@ -71,7 +77,12 @@ export function createOlapContext(
       return loader;
     },
     totalsLoader(args) {
-      const key = JSON.stringify([args.attribute, args.fromMs, args.toMs]);
+      const key = JSON.stringify([
+        args.attribute,
+        args.fromMs,
+        args.toMs,
+        args.percentiles === true,
+      ]);
       let loader = totalsLoaders.get(key);
       if (!loader) {
         loader = new DataLoader(async (ids) => {

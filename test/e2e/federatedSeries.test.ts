@@ -6,6 +6,7 @@
 // 2026-03-08, with each tenant's hot window, and so the watermark, drawn at random.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUtcDays, utcDay } from '../../hot/partitions.ts';
+import { SKETCH_RELATIVE_ERROR } from '../../core/sketch.ts';
 import { runTierPass } from '../../tiering/tierPass.ts';
 import {
   createTenantDataset,
@@ -116,6 +117,39 @@ interface Point {
   min: number;
   max: number;
   stddev: number | null;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+}
+
+const PERCENTILES = [
+  ['p50', 0.5],
+  ['p90', 0.9],
+  ['p99', 0.99],
+] as const;
+
+/** Reference percentile_disc columns, as the API names them. */
+const REFERENCE_PERCENTILES = PERCENTILES.map(
+  ([name, q]) => `percentile_disc(${q}) WITHIN GROUP (ORDER BY num) AS ${name}`,
+).join(', ');
+
+/** Percentiles within the documented relative error of percentile_disc's. */
+function expectPercentiles(
+  got: Partial<Record<'p50' | 'p90' | 'p99', number | null>>,
+  want: Partial<Record<'p50' | 'p90' | 'p99', number | null>>,
+  label: string,
+): void {
+  for (const [name] of PERCENTILES) {
+    const w = want[name];
+    if (w === null || w === undefined) {
+      expect(got[name], `${label} ${name}`).toBeNull();
+      continue;
+    }
+    const error = Math.abs(got[name]! - w);
+    expect(error, `${label} ${name}: ${got[name]} vs exact ${w}`).toBeLessThanOrEqual(
+      SKETCH_RELATIVE_ERROR * Math.abs(w) * (1 + 1e-9) + 1e-9,
+    );
+  }
 }
 
 const SERIES_QUERY = `
@@ -125,7 +159,7 @@ const SERIES_QUERY = `
       nodes {
         id name kind
         series(attribute: "value", from: $from, to: $to, bucket: $bucket) {
-          timeZone tiers points { start localStart count sum avg min max stddev }
+          timeZone tiers points { start localStart count sum avg min max stddev p50 p90 p99 }
         }
       }
     }
@@ -166,7 +200,8 @@ describe.each(SCENARIOS)(
           attributeKey: d.attributeKey,
           entityKey: d.entityKeys.get(d.entityIds[i % d.entityIds.length]!)!,
           tsMs: NOW - Math.floor(16 + next() * (sc.days - 30)) * DAY + i * 1000 + 17,
-          value: Math.round(next() * 1e6) / 1000,
+          // exact zeros too: the sketches' zero bin
+          value: i % 6 === 0 ? 0 : Math.round(next() * 1e6) / 1000,
         }));
         await insertRows(db.dbs.operator, d, late);
       }
@@ -190,10 +225,13 @@ describe.each(SCENARIOS)(
         min: number;
         max: number;
         stddev: number | null;
+        p50: number;
+        p90: number;
+        p99: number;
       }>(
         `SELECT entity_id, date_trunc($4, ts AT TIME ZONE $2) AT TIME ZONE $2 AS start,
               count(*) AS count, sum(num) AS sum, avg(num) AS avg, min(num) AS min, max(num) AS max,
-              stddev_samp(num) AS stddev
+              stddev_samp(num) AS stddev, ${REFERENCE_PERCENTILES}
          FROM reference_observations
         WHERE tenant_id = $1 AND attribute = 'value' AND ts >= $3 AND ts < $5
         GROUP BY 1, 2 ORDER BY 1, 2`,
@@ -233,6 +271,7 @@ describe.each(SCENARIOS)(
             expect(p.avg).toBeCloseTo(r.avg, 9);
             if (r.stddev === null) expect(p.stddev).toBeNull();
             else expect(p.stddev!).toBeCloseTo(r.stddev, 6);
+            expectPercentiles(p, r, `${node.id} ${p.start}`);
           });
         }
       },
@@ -245,6 +284,9 @@ describe.each(SCENARIOS)(
       min: number | null;
       max: number | null;
       stddev: number | null;
+      p50?: number | null;
+      p90?: number | null;
+      p99?: number | null;
     }
 
     /** Reference aggregates over all rows, per entity (or per kind), for [from, to). */
@@ -257,7 +299,7 @@ describe.each(SCENARIOS)(
       const { rows } = await db.dbs.operator.query<Aggregates & { key: string }>(
         `SELECT ${by === 'entity' ? 'r.entity_id' : 'e.kind'} AS key, count(*)::int AS count,
               coalesce(sum(num), 0) AS sum, avg(num) AS avg, min(num) AS min, max(num) AS max,
-              stddev_samp(num) AS stddev
+              stddev_samp(num) AS stddev, ${REFERENCE_PERCENTILES}
          FROM reference_observations r
          JOIN entities e ON e.tenant_id = r.tenant_id AND e.id = r.entity_id
         WHERE r.tenant_id = $1 AND r.attribute = 'value' AND r.ts >= $2 AND r.ts < $3
@@ -378,7 +420,7 @@ describe.each(SCENARIOS)(
             token,
             `query($from: DateTimeISO!, $to: DateTimeISO!) { tenant {
              breakdown(attribute: "value", from: $from, to: $to, groupBy: ENTITY_KIND) {
-               key entities count sum avg min max stddev } } }`,
+               key entities count sum avg min max stddev p50 p90 p99 } } }`,
             { from, to },
           );
           expect(res.body.errors).toBeUndefined();
@@ -388,6 +430,8 @@ describe.each(SCENARIOS)(
           for (const g of groups) {
             expect(g.entities).toBe(2);
             expectSameAggregates(g, want.get(g.key), `${tenant} ${g.key} ${from}`);
+            // sketches merged across the group's entities and both tiers
+            expectPercentiles(g, want.get(g.key) ?? {}, `${tenant} ${g.key} ${from}`);
           }
         }
       }

@@ -15,6 +15,9 @@ function point(iso: string, value: number) {
     min: value,
     max: value,
     stddev: 0,
+    p50: value,
+    p90: value,
+    p99: value,
   };
 }
 

@@ -47,6 +47,7 @@ export class ColdPartialsCache {
       query.toMs,
       query.bucket,
       query.timeZone,
+      query.sketch === true,
       files.map((f) => f.path).sort(),
     ]);
     const cached = this.#lru.get(key);

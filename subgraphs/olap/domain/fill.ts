@@ -24,6 +24,9 @@ export interface FilledPoint {
   min: number | null;
   max: number | null;
   stddev: number | null;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
   filled: boolean;
 }
 
@@ -51,7 +54,8 @@ export function fillPoints(
     }
     const empty = { start: new Date(start), localStart: toLocalIso(start, range.timeZone) };
     if (mode === Fill.ZERO) {
-      out.push({ ...empty, count: 0, sum: 0, avg: 0, min: 0, max: 0, stddev: null, filled: true });
+      const zero = { count: 0, sum: 0, avg: 0, min: 0, max: 0, p50: 0, p90: 0, p99: 0 };
+      out.push({ ...empty, ...zero, stddev: null, filled: true });
     } else if (mode === Fill.PREVIOUS && previous) {
       out.push({ ...previous, ...empty, count: 0, filled: true });
     } else {
@@ -63,6 +67,9 @@ export function fillPoints(
         min: null,
         max: null,
         stddev: null,
+        p50: null,
+        p90: null,
+        p99: null,
         filled: true,
       });
     }

@@ -39,6 +39,8 @@ export interface RangeArgs {
   attribute: string;
   fromMs: number;
   toMs: number;
+  /** Read percentile sketches too (only when a client selected p50/p90/p99). */
+  percentiles?: boolean;
 }
 
 export interface SeriesArgs extends RangeArgs {
@@ -421,6 +423,7 @@ export class TierRouter {
           bucket: kind,
           timeZone: row.time_zone,
           offsets: offsetTimeline(row.time_zone, range.fromMs, range.toMs),
+          ...(range.percentiles ? { sketch: true } : {}),
         };
         const { rows: files } = await c.query<RangedColdFile>(
           `SELECT tenant_id AS "tenantId", to_char(day, 'YYYY-MM-DD') AS day, path, row_count AS "rowCount",

@@ -1,6 +1,7 @@
 // Range aggregates: an entity's summary, a tenant's top-N entities and its breakdown by
 // entity kind. All come from the tier router's exact per-entity totals over [from, to).
-import { Arg, Ctx, FieldResolver, Float, Int, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, Float, Info, Int, Resolver, Root } from 'type-graphql';
 import { GraphQLISODateTime } from 'type-graphql';
 import { mergePartials, summarize, type Partial } from '../../../core/aggregates.ts';
 import { badInput } from '../../../core/errors.ts';
@@ -19,16 +20,18 @@ import {
   ValueCounts,
 } from '../types/aggregates.ts';
 import { Entity, type Tier } from '../types/series.ts';
+import { PERCENTILE_FIELDS, selectsAny } from './selection.ts';
 
 const MAX_TOP = 1000;
 
 /** Aggregates of a partial; an empty one (no values) has count 0 and null statistics. */
 export function aggregatesOf(partial: Partial | null): Aggregates {
   if (!partial || partial.count === 0) {
-    return { count: 0, sum: 0, avg: null, min: null, max: null, stddev: null };
+    const none = { avg: null, min: null, max: null, stddev: null, p50: null, p90: null, p99: null };
+    return { count: 0, sum: 0, ...none };
   }
-  const s = summarize(partial);
-  return { count: s.count, sum: s.sum, avg: s.avg, min: s.min, max: s.max, stddev: s.stddev };
+  const { count, sum, avg, min, max, stddev, p50, p90, p99 } = summarize(partial);
+  return { count, sum, avg, min, max, stddev, p50, p90, p99 };
 }
 
 const rankValue = (a: Aggregates, by: TopBy): number | null =>
@@ -52,12 +55,14 @@ async function tenantTotals(
   attribute: string,
   from: Date,
   to: Date,
+  info: GraphQLResolveInfo,
 ): Promise<EntityTotal[]> {
   if (tenant.id !== ctx.identity.tenantId) return [];
+  const percentiles = selectsAny(info, PERCENTILE_FIELDS);
   const { totals } = await ctx.router.totals(
     ctx.identity.tenantId,
     'all',
-    { attribute, fromMs: from.getTime(), toMs: to.getTime() },
+    { attribute, fromMs: from.getTime(), toMs: to.getTime(), percentiles },
     ctx.signal,
   );
   return [...totals.values()];
@@ -77,9 +82,11 @@ export class EntitySummaryResolver {
     from: Date,
     @Arg('to', () => GraphQLISODateTime, { description: 'Exclusive end (UTC instant).' }) to: Date,
     @Ctx() ctx: OlapContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Summary | null> {
+    const percentiles = selectsAny(info, PERCENTILE_FIELDS);
     const result = await ctx
-      .totalsLoader({ attribute, fromMs: from.getTime(), toMs: to.getTime() })
+      .totalsLoader({ attribute, fromMs: from.getTime(), toMs: to.getTime(), percentiles })
       .load(entity.id);
     if (!result) return null;
     return { attribute, tiers: result.tiers as Tier[], ...aggregatesOf(result.partial) };
@@ -174,9 +181,10 @@ export class TenantAggregatesResolver {
     @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
     @Arg('order', () => SortOrder, { defaultValue: SortOrder.DESC }) order: SortOrder,
     @Ctx() ctx: OlapContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<RankedEntity[]> {
     if (limit < 1 || limit > MAX_TOP) throw badInput(`limit must be 1..${MAX_TOP}`, 'limit');
-    const totals = await tenantTotals(ctx, tenant, attribute, from, to);
+    const totals = await tenantTotals(ctx, tenant, attribute, from, to, info);
     const sign = order === SortOrder.DESC ? -1 : 1;
     return totals
       .map((t) => ({ id: t.id, aggregates: aggregatesOf(t.partial) }))
@@ -200,8 +208,9 @@ export class TenantAggregatesResolver {
     @Arg('groupBy', () => BreakdownBy, { defaultValue: BreakdownBy.ENTITY_KIND })
     groupBy: BreakdownBy,
     @Ctx() ctx: OlapContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<BreakdownGroup[]> {
-    const totals = await tenantTotals(ctx, tenant, attribute, from, to);
+    const totals = await tenantTotals(ctx, tenant, attribute, from, to, info);
     const groups = new Map<string, { entities: number; partial: Partial | null }>();
     // ENTITY_KIND is the one grouping so far; grouping by a string attribute's value
     // would join each entity's latest value here.

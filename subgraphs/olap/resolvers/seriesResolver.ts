@@ -1,9 +1,11 @@
-import { Arg, Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, Info, Resolver, Root } from 'type-graphql';
 import { GraphQLISODateTime } from 'type-graphql';
 import { Bucket } from '../../../core/buckets.ts';
 import type { OlapContext } from '../context.ts';
 import { Fill, fillPoints } from '../domain/fill.ts';
 import { Entity, Series, type Tier } from '../types/series.ts';
+import { PERCENTILE_FIELDS, selectsAny } from './selection.ts';
 
 @Resolver(() => Entity)
 export class SeriesResolver {
@@ -21,9 +23,13 @@ export class SeriesResolver {
     @Arg('bucket', () => Bucket) bucket: Bucket,
     @Arg('fill', () => Fill, { defaultValue: Fill.NONE }) fill: Fill,
     @Ctx() ctx: OlapContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Series | null> {
     const range = { fromMs: from.getTime(), toMs: to.getTime() };
-    const result = await ctx.seriesLoader({ attribute, ...range, bucket }).load(entity.id);
+    const percentiles = selectsAny(info, PERCENTILE_FIELDS, ['points']);
+    const result = await ctx
+      .seriesLoader({ attribute, ...range, bucket, percentiles })
+      .load(entity.id);
     if (!result) return null;
     return {
       ...result,

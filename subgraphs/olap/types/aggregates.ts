@@ -1,6 +1,6 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLISODateTime } from 'type-graphql';
-import { Entity, Tier } from './series.ts';
+import { Entity, PERCENTILE_DOC, Tier } from './series.ts';
 
 export enum TopBy {
   AVG = 'AVG',
@@ -51,6 +51,15 @@ export class Aggregates {
     description: 'Sample standard deviation; null below two values.',
   })
   stddev!: number | null;
+
+  @Field(() => Float, { nullable: true, description: PERCENTILE_DOC('Median') })
+  p50!: number | null;
+
+  @Field(() => Float, { nullable: true, description: PERCENTILE_DOC('90th percentile') })
+  p90!: number | null;
+
+  @Field(() => Float, { nullable: true, description: PERCENTILE_DOC('99th percentile') })
+  p99!: number | null;
 }
 
 @ObjectType({ description: 'One entity’s aggregates over a range.' })

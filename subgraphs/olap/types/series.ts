@@ -1,6 +1,7 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLISODateTime } from 'type-graphql';
 import { Bucket } from '../../../core/buckets.ts';
+import { SKETCH_RELATIVE_ERROR } from '../../../core/sketch.ts';
 import { Fill } from '../domain/fill.ts';
 
 registerEnumType(Bucket, {
@@ -18,6 +19,12 @@ registerEnumType(Fill, {
     PREVIOUS: { description: 'Include them repeating the previous bucket’s statistics, count 0.' },
   },
 });
+
+/** The percentile fields' contract, in the schema where clients read it. */
+export const PERCENTILE_DOC = (what: string): string =>
+  `${what} of the values: within ${SKETCH_RELATIVE_ERROR * 100}% of the exact value at rank ` +
+  '⌈q·n⌉ (percentile_disc), from sketches that merge across tiers; |values| below 1e-9 read ' +
+  'as 0. Computed only when selected; null without values.';
 
 export enum Tier {
   HOT = 'HOT',
@@ -53,6 +60,15 @@ export class SeriesPoint {
     description: 'Sample standard deviation; null below two values.',
   })
   stddev!: number | null;
+
+  @Field(() => Float, { nullable: true, description: PERCENTILE_DOC('Median') })
+  p50!: number | null;
+
+  @Field(() => Float, { nullable: true, description: PERCENTILE_DOC('90th percentile') })
+  p90!: number | null;
+
+  @Field(() => Float, { nullable: true, description: PERCENTILE_DOC('99th percentile') })
+  p99!: number | null;
 
   @Field(() => Boolean, { description: 'True for a bucket without rows that `fill` added.' })
   filled!: boolean;
