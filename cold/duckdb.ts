@@ -162,6 +162,7 @@ export class DuckDbEngine implements ColdEngine {
   ): Promise<Record<string, unknown>[]> {
     const own = files.filter((f) => f.tenantId === query.tenantId);
     if (own.length === 0 || query.entityKeys.length === 0) return [];
+    const { exclude } = query;
     const list = own.map((f) => quote(this.resolve(f.path))).join(', ');
     return this.rows(
       `SELECT ${select}
@@ -169,6 +170,12 @@ export class DuckDbEngine implements ColdEngine {
         WHERE tenant_id = $tenant AND attribute_key = $attribute::INTEGER
           AND entity_key IN (SELECT unnest(string_split($entities, ','))::BIGINT)
           AND ts >= make_timestamptz($from_us::BIGINT) AND ts < make_timestamptz($to_us::BIGINT)
+          ${
+            exclude
+              ? `AND NOT (ts >= make_timestamptz($ex_from_us::BIGINT)
+                          AND ts < make_timestamptz($ex_to_us::BIGINT))`
+              : ''
+          }
           AND ${rowFilter}
         GROUP BY ALL`,
       {
@@ -177,6 +184,12 @@ export class DuckDbEngine implements ColdEngine {
         entities: query.entityKeys.join(','),
         from_us: BigInt(query.fromMs) * 1000n,
         to_us: BigInt(query.toMs) * 1000n,
+        ...(exclude
+          ? {
+              ex_from_us: BigInt(exclude.fromMs) * 1000n,
+              ex_to_us: BigInt(exclude.toMs) * 1000n,
+            }
+          : {}),
       },
       signal,
     );

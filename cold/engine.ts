@@ -54,6 +54,14 @@ export interface SeriesQuery {
    * (entity, bucket, bin), each with its `bin`.
    */
   sketch?: boolean;
+  /** Rows in here are left out (the warm tier's rollups answer for them). */
+  exclude?: TimeRange;
+}
+
+/** [fromMs, toMs) in epoch milliseconds. */
+export interface TimeRange {
+  fromMs: number;
+  toMs: number;
 }
 
 /** One tenant's rows of one UTC day in a hot table (a day partition or the default one). */

@@ -227,6 +227,7 @@ export class TrinoEngine implements ColdEngine {
   ): Promise<unknown[][]> {
     const own = files.filter((f) => f.tenantId === query.tenantId);
     if (own.length === 0 || query.entityKeys.length === 0) return [];
+    const { exclude } = query;
     const day = (ms: number): string => quote(new Date(ms).toISOString().slice(0, 10));
     return this.rows(
       `SELECT ${select}
@@ -240,6 +241,11 @@ export class TrinoEngine implements ColdEngine {
           AND attribute_key = ${int(query.attributeKey)}
           AND entity_key IN (${query.entityKeys.map(int).join(', ')})
           AND ts_us >= ${int(query.fromMs * 1000)} AND ts_us < ${int(query.toMs * 1000)}
+          ${
+            exclude
+              ? `AND NOT (ts_us >= ${int(exclude.fromMs * 1000)} AND ts_us < ${int(exclude.toMs * 1000)})`
+              : ''
+          }
           AND ${rowFilter}
         GROUP BY ${Array.from({ length: groupBy }, (_, i) => i + 1).join(', ')}`,
       signal,

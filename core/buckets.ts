@@ -286,6 +286,24 @@ export function offsetTimeline(timeZone: string, fromMs: number, toMs: number): 
 }
 
 /**
+ * The widest rollup slot (an hour, half or a quarter hour, else a minute) whose UTC
+ * boundaries include every local-hour boundary of the zone from 2000 to 2100: its
+ * offsets and transition instants are all multiples of the slot. Then HOUR-and-coarser
+ * buckets are unions of slots. (A minute only where a zone once changed at 00:01, as
+ * St John's did until 2011.)
+ */
+export function rollupSlotSeconds(timeZone: string): 60 | 900 | 1800 | 3600 {
+  const segments = offsetTimeline(timeZone, Date.UTC(2000, 0, 1), Date.UTC(2100, 0, 1));
+  const fits = (seconds: number) =>
+    segments.every(
+      (s) =>
+        (s.offsetMinutes * 60) % seconds === 0 &&
+        (s.fromMs === -Infinity || s.fromMs % (seconds * 1000) === 0),
+    );
+  return fits(3600) ? 3600 : fits(1800) ? 1800 : fits(900) ? 900 : 60;
+}
+
+/**
  * SQL (any dialect with integer `//` or div) for a row's UTC offset in microseconds,
  * given an expression for its epoch microseconds.
  */

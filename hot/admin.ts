@@ -1,7 +1,7 @@
 // Operator actions on the registry: add tenants, define attributes, upsert entities.
 // The same rules (registryWrites.ts) as the GraphQL write path apply here.
 import type pg from 'pg';
-import { isValidTimeZone } from '../core/buckets.ts';
+import { isValidTimeZone, rollupSlotSeconds } from '../core/buckets.ts';
 import { badInput } from '../core/errors.ts';
 import { withTenant } from './database.ts';
 import {
@@ -35,14 +35,15 @@ export async function addTenant(pool: pg.Pool, tenant: NewTenant): Promise<void>
     throw badInput(`PostgreSQL does not know the time zone "${tenant.timeZone}"`, 'timeZone');
   await withTenant(pool, tenant.id, (c) =>
     c.query(
-      `INSERT INTO tenants (id, name, time_zone, hot_days, warm_days)
-       VALUES ($1, $2, $3, coalesce($4, 7), coalesce($5, 30))`,
+      `INSERT INTO tenants (id, name, time_zone, hot_days, warm_days, rollup_slot_seconds)
+       VALUES ($1, $2, $3, coalesce($4, 7), coalesce($5, 30), $6)`,
       [
         tenant.id,
         tenant.name ?? tenant.id,
         tenant.timeZone,
         tenant.hotDays ?? null,
         tenant.warmDays ?? null,
+        rollupSlotSeconds(tenant.timeZone),
       ],
     ),
   );

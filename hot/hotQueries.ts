@@ -13,6 +13,7 @@ import type {
   KeyedValueCount,
   RowFingerprint,
   SeriesQuery,
+  TimeRange,
   ValueCountQuery,
 } from '../cold/engine.ts';
 
@@ -24,8 +25,7 @@ import type {
  */
 export const EPOCH_US = `(extract(epoch FROM ts) * 1000000)::bigint`;
 
-function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
-  const us = EPOCH_US;
+function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[], us = EPOCH_US): string {
   switch (bucket.kind) {
     case 'epoch':
       return `(div(${us}, ${bucket.widthSeconds * 1_000_000}) * ${bucket.widthSeconds})::bigint`;
@@ -53,11 +53,13 @@ async function hotScan<R extends pg.QueryResultRow>(
   groupBy = 2,
 ): Promise<R[]> {
   if (query.entityKeys.length === 0) return [];
+  const { exclude } = query as SeriesQuery;
   const { rows } = await client.query<R>(
     `SELECT ${select}
        FROM observations
       WHERE tenant_id = $1 AND attribute_key = $2 AND entity_key = ANY($3::bigint[])
         AND ts >= $4 AND ts < $5 AND ${rowFilter}
+        ${exclude ? 'AND NOT (ts >= $6 AND ts < $7)' : ''}
       GROUP BY ${Array.from({ length: groupBy }, (_, i) => i + 1).join(', ')}`,
     [
       query.tenantId,
@@ -65,9 +67,57 @@ async function hotScan<R extends pg.QueryResultRow>(
       query.entityKeys,
       new Date(query.fromMs),
       new Date(query.toMs),
+      ...(exclude ? [new Date(exclude.fromMs), new Date(exclude.toMs)] : []),
     ],
   );
   return rows;
+}
+
+/**
+ * The warm tier's side: rollup slots inside `slots` (whole slots of the query's range
+ * that the rollups hold completely), bucketed like rows. A slot never straddles a
+ * bucket, so the partials equal those of the rows they roll up.
+ */
+export async function warmSeriesPartials(
+  client: pg.PoolClient,
+  query: SeriesQuery,
+  slots: TimeRange,
+): Promise<KeyedPartial[]> {
+  if (query.entityKeys.length === 0) return [];
+  const slotUs = `(extract(epoch FROM slot) * 1000000)::bigint`;
+  const { rows } = await client.query<{
+    entity_key: number;
+    bucket_key: number;
+    c: number;
+    s: number;
+    mn: number;
+    mx: number;
+    ss: number;
+  }>(
+    `SELECT entity_key, ${bucketExpr(query.bucket, query.offsets, slotUs)} AS bucket_key,
+            sum(count)::float8 AS c, sum(sum) AS s, min(min) AS mn, max(max) AS mx,
+            sum(sum_squares) AS ss
+       FROM observation_rollups
+      WHERE tenant_id = $1 AND attribute_key = $2 AND entity_key = ANY($3::bigint[])
+        AND slot >= $4 AND slot < $5
+      GROUP BY 1, 2`,
+    [
+      query.tenantId,
+      query.attributeKey,
+      query.entityKeys,
+      new Date(slots.fromMs),
+      new Date(slots.toMs),
+    ],
+  );
+  return rows.map((r) => ({
+    entityKey: Number(r.entity_key),
+    bucketKey: Number(r.bucket_key),
+    count: r.c,
+    sum: r.s,
+    min: r.mn,
+    max: r.mx,
+    sumSquares: r.ss,
+  }));
 }
 
 export async function hotSeriesPartials(

@@ -66,7 +66,9 @@ export async function createPartition(client: pg.PoolClient, day: string): Promi
       `CREATE POLICY operator_all ON ${name} TO tidemark_operator USING (true) WITH CHECK (true)`,
     );
     await client.query(`GRANT SELECT, INSERT ON ${name} TO ${APP_ROLE}`);
-    await client.query(`INSERT INTO observations SELECT * FROM moving`);
+    // Into the partition itself: these rows were rolled up when first inserted, and the
+    // rollup trigger fires only for inserts through `observations`.
+    await client.query(`INSERT INTO ${name} SELECT * FROM moving`);
     await client.query('COMMIT');
     return true;
   } catch (err) {

@@ -124,6 +124,7 @@ async function runLocked(deps: TierPassDeps, options: TierPassOptions): Promise<
         await tierLateRows(deps, { passId, day: late.day, workDir, onStep: options.onStep }),
       );
     }
+    await maintainRollups(pool, nowMs);
     const rowsMoved = days.reduce((n, d) => n + d.rows, 0);
     await pool.query(
       `UPDATE tier_passes SET finished_at = now(), outcome = 'succeeded', days_moved = $2, rows_moved = $3 WHERE id = $1`,
@@ -141,6 +142,50 @@ async function runLocked(deps: TierPassDeps, options: TierPassOptions): Promise<
     throw err;
   } finally {
     await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Keeps the warm tier to each tenant's warm window and its rows few: drops slots before
+ * the window (moving `rollups_from` with them, in the same transaction, so a reader
+ * never takes a missing slot for an empty one) and merges the one-row-per-insert
+ * deltas of each slot into one row. Rows that writers commit meanwhile are not in the
+ * DELETE's snapshot and stay as they are; sums over rows are unchanged either way.
+ */
+async function maintainRollups(pool: pg.Pool, nowMs: number): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `WITH cutoff AS (
+         SELECT id, to_timestamp(div(extract(epoch FROM $1::timestamptz - make_interval(days => warm_days))::numeric,
+                                     rollup_slot_seconds) * rollup_slot_seconds) AS at
+           FROM tenants),
+       moved AS (
+         UPDATE tenants t SET rollups_from = c.at FROM cutoff c
+          WHERE t.id = c.id AND t.rollups_from < c.at)
+       DELETE FROM observation_rollups r USING cutoff c
+        WHERE r.tenant_id = c.id AND r.slot < c.at`,
+      [new Date(nowMs)],
+    );
+    await client.query(
+      `WITH merged AS (
+         DELETE FROM observation_rollups
+          WHERE (tenant_id, attribute_key, entity_key, slot) IN (
+                SELECT tenant_id, attribute_key, entity_key, slot FROM observation_rollups
+                 GROUP BY 1, 2, 3, 4 HAVING count(*) > 1)
+         RETURNING *)
+       INSERT INTO observation_rollups
+       SELECT tenant_id, attribute_key, entity_key, slot, sum(count), sum(sum), min(min),
+              max(max), sum(sum_squares)
+         FROM merged GROUP BY 1, 2, 3, 4`,
+    );
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
   }
 }
 

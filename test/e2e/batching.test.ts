@@ -37,7 +37,8 @@ describe('batching across federation', () => {
       tenantId: 'batch',
       timeZone: 'Europe/Paris',
       entities: 60,
-      days: 30,
+      // past the 30-day warm window, so part of the series is read from cold
+      days: 60,
       rowsPerDay: 4,
       nowMs: NOW,
       seed: 5,

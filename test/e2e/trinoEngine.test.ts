@@ -79,7 +79,7 @@ describe.skipIf(!TEST_TRINO_URL)(trinoSuite('the Trino engine'), () => {
     );
     expect(res.body.errors).toBeUndefined();
     const series = res.body.data!.entity.series;
-    expect(series.tiers).toEqual(['COLD', 'HOT']);
+    expect(series.tiers).toEqual(['COLD', 'WARM', 'HOT']);
     const { rows } = await db.dbs.operator.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM reference_observations
         WHERE tenant_id = 'acme' AND entity_id = $1 AND ts >= $2 AND ts < $3`,

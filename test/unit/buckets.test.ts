@@ -9,6 +9,7 @@ import {
   parseInstant,
   toLocalIso,
   truncateLocalDate,
+  rollupSlotSeconds,
 } from '../../core/buckets.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -107,5 +108,18 @@ describe('tenant-time buckets', () => {
   it('refuses instants without a zone', () => {
     expect(() => parseInstant('2026-11-20T10:00:00', 'from')).toThrow(/with a zone/);
     expect(parseInstant('2026-11-20T10:00:00+05:30', 'from')).toBe(at('2026-11-20T04:30:00Z'));
+  });
+});
+
+describe('rollup slots', () => {
+  it.each([
+    ['UTC', 3600],
+    ['America/New_York', 3600],
+    ['Asia/Kolkata', 1800],
+    ['Australia/Lord_Howe', 1800], // +10:30, and +11 in summer
+    ['Asia/Kathmandu', 900],
+    ['America/St_Johns', 60], // changed its clocks at 00:01 local until 2011
+  ] as const)('%s gets %i-second slots', (zone, seconds) => {
+    expect(rollupSlotSeconds(zone)).toBe(seconds);
   });
 });

@@ -4,7 +4,7 @@
 // engine; a late row's new file changes the key and is read at once.
 import { LRUCache } from 'lru-cache';
 import type { KeyedPartial } from '../../../core/aggregates.ts';
-import type { ColdFile, SeriesQuery } from '../../../cold/engine.ts';
+import type { ColdFile, SeriesQuery, TimeRange } from '../../../cold/engine.ts';
 
 export interface RangedColdFile extends ColdFile {
   minTsMs: number;
@@ -22,16 +22,24 @@ export class ColdPartialsCache {
   }
 
   /**
-   * The query's range narrowed to what the files hold: the same rows, so the same
-   * answer, and a key that stays put while a dashboard's `to` moves through hot time.
+   * The query's range narrowed to what the files hold, with the warm tier's slots cut
+   * off where they cover an end: the same rows, so the same answer, and a key that
+   * stays put while a dashboard's `to` moves through hot time.
    */
   static clamp(
     files: RangedColdFile[],
     query: Omit<SeriesQuery, 'offsets'>,
-  ): { fromMs: number; toMs: number } {
+  ): { fromMs: number; toMs: number; exclude?: TimeRange } {
     const minTs = Math.min(...files.map((f) => f.minTsMs));
     const maxTs = Math.max(...files.map((f) => f.maxTsMs));
-    return { fromMs: Math.max(query.fromMs, minTs), toMs: Math.min(query.toMs, maxTs + 1) };
+    let fromMs = Math.max(query.fromMs, minTs);
+    let toMs = Math.min(query.toMs, maxTs + 1);
+    const ex = query.exclude;
+    if (!ex || ex.toMs <= fromMs || ex.fromMs >= toMs) return { fromMs, toMs };
+    if (ex.toMs >= toMs) toMs = Math.max(fromMs, ex.fromMs);
+    else if (ex.fromMs <= fromMs) fromMs = ex.toMs;
+    else return { fromMs, toMs, exclude: ex };
+    return { fromMs, toMs };
   }
 
   async get(
@@ -48,6 +56,7 @@ export class ColdPartialsCache {
       query.bucket,
       query.timeZone,
       query.sketch === true,
+      query.exclude ?? null,
       files.map((f) => f.path).sort(),
     ]);
     const cached = this.#lru.get(key);

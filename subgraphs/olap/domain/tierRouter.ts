@@ -31,9 +31,9 @@ import {
 import { OlapMetrics } from '../metrics.ts';
 import { ColdPartialsCache, type RangedColdFile } from './coldPartialsCache.ts';
 import { withTenant } from '../../../hot/database.ts';
-import { hotSeriesPartials, hotValueCounts } from '../../../hot/hotQueries.ts';
+import { hotSeriesPartials, hotValueCounts, warmSeriesPartials } from '../../../hot/hotQueries.ts';
 
-export type Tier = 'HOT' | 'COLD';
+export type Tier = 'HOT' | 'WARM' | 'COLD';
 
 export interface RangeArgs {
   attribute: string;
@@ -105,7 +105,13 @@ export interface EntityTotal {
   partial: Partial | null;
 }
 
-interface Snapshot<H = KeyedPartial[]> {
+/** The PostgreSQL side of a numeric read: raw hot rows and warm rollups. */
+interface HotAndWarm {
+  raw: KeyedPartial[];
+  warm: KeyedPartial[];
+}
+
+interface Snapshot<H = HotAndWarm> {
   /** The query as the hot tier ran it; the cold side narrows its range. */
   query: SeriesQuery;
   type: string;
@@ -115,9 +121,15 @@ interface Snapshot<H = KeyedPartial[]> {
   hot: H;
 }
 
-/** The tiers a snapshot's answer came from: cold when any committed file overlapped. */
-const tiersOf = (snapshot: { coldFiles: unknown[] }): Tier[] =>
-  snapshot.coldFiles.length > 0 ? ['COLD', 'HOT'] : ['HOT'];
+/**
+ * The tiers a snapshot's answer came from: cold when any committed file overlapped,
+ * warm when rollups answered for part of the range, hot always.
+ */
+const tiersOf = (snapshot: { coldFiles: unknown[]; query: SeriesQuery }): Tier[] => [
+  ...(snapshot.coldFiles.length > 0 ? (['COLD'] as const) : []),
+  ...(snapshot.query.exclude ? (['WARM'] as const) : []),
+  'HOT',
+];
 
 export class TierRouter {
   constructor(
@@ -383,6 +395,7 @@ export class TierRouter {
     kind: BucketKind,
     types: string[],
     hot: (c: pg.PoolClient, query: SeriesQuery) => Promise<H>,
+    options: { rollups?: boolean } = {},
   ): Promise<Snapshot<H>> {
     return withTenant(
       this.pool,
@@ -392,8 +405,12 @@ export class TierRouter {
           time_zone: string;
           attribute_key: number | null;
           type: string | null;
+          slot_seconds: number;
+          rollups_from_ms: number;
         }>(
-          `SELECT t.time_zone, a.attribute_key, a.type::text AS type
+          `SELECT t.time_zone, a.attribute_key, a.type::text AS type,
+                  t.rollup_slot_seconds AS slot_seconds,
+                  (extract(epoch FROM t.rollups_from) * 1000)::float8 AS rollups_from_ms
              FROM tenants t LEFT JOIN attributes a ON a.tenant_id = t.id AND a.name = $2
             WHERE t.id = $1`,
           [tenantId, range.attribute],
@@ -425,6 +442,17 @@ export class TierRouter {
           offsets: offsetTimeline(row.time_zone, range.fromMs, range.toMs),
           ...(range.percentiles ? { sketch: true } : {}),
         };
+        // Whole rollup slots of the range that the warm tier holds completely answer for
+        // their rows; raw rows (hot and cold) only for the rest. Not for sub-hour buckets
+        // (finer than a slot) nor percentiles (rollups keep no sketch).
+        if (options.rollups && kind.kind !== 'epoch' && !range.percentiles) {
+          const slotMs = row.slot_seconds * 1000;
+          const slots = {
+            fromMs: Math.max(Math.ceil(range.fromMs / slotMs) * slotMs, row.rollups_from_ms),
+            toMs: Math.floor(range.toMs / slotMs) * slotMs,
+          };
+          if (slots.toMs > slots.fromMs) query.exclude = slots;
+        }
         const { rows: files } = await c.query<RangedColdFile>(
           `SELECT tenant_id AS "tenantId", to_char(day, 'YYYY-MM-DD') AS day, path, row_count AS "rowCount",
                   floor(extract(epoch FROM min_ts) * 1000)::bigint AS "minTsMs",
@@ -466,14 +494,23 @@ export class TierRouter {
       range,
       kind,
       ['number'],
-      hotSeriesPartials,
+      async (c, query) => ({
+        raw: await hotSeriesPartials(c, query),
+        warm: query.exclude ? await warmSeriesPartials(c, query, query.exclude) : [],
+      }),
+      { rollups: true },
     );
     let cold: KeyedPartial[] = [];
-    if (snapshot.coldFiles.length > 0) {
-      const clamped = ColdPartialsCache.clamp(snapshot.coldFiles, snapshot.query);
+    const clamped =
+      snapshot.coldFiles.length > 0
+        ? ColdPartialsCache.clamp(snapshot.coldFiles, snapshot.query)
+        : null;
+    if (clamped && clamped.toMs > clamped.fromMs) {
       const coldQuery: SeriesQuery = {
         ...snapshot.query,
-        ...clamped,
+        fromMs: clamped.fromMs,
+        toMs: clamped.toMs,
+        exclude: clamped.exclude,
         offsets: offsetTimeline(snapshot.query.timeZone, clamped.fromMs, clamped.toMs),
       };
       cold = await this.cache.get(snapshot.coldFiles, coldQuery, () =>
@@ -486,7 +523,7 @@ export class TierRouter {
 
     const tiers = tiersOf(snapshot);
     const byEntity = new Map<number, Map<number, Partial>>();
-    for (const p of [...cold, ...snapshot.hot]) {
+    for (const p of [...cold, ...snapshot.hot.warm, ...snapshot.hot.raw]) {
       if (p.count === 0) continue;
       const buckets = byEntity.get(p.entityKey) ?? new Map<number, Partial>();
       mergeInto(buckets, p.bucketKey, p);

@@ -28,9 +28,23 @@ export const PERCENTILE_DOC = (what: string): string =>
 
 export enum Tier {
   HOT = 'HOT',
+  WARM = 'WARM',
   COLD = 'COLD',
 }
-registerEnumType(Tier, { name: 'Tier', description: 'Where rows were read from.' });
+registerEnumType(Tier, {
+  name: 'Tier',
+  description: 'Where rows were read from.',
+  valuesConfig: {
+    HOT: { description: 'Raw rows in PostgreSQL (the hot window, and late rows of older days).' },
+    WARM: {
+      description:
+        'Rollups in PostgreSQL, per hour (or half or quarter hour in zones that need it), kept for the warm window.',
+    },
+    COLD: {
+      description: 'Columnar files in the lake (Parquet through DuckDB, or Iceberg through Trino).',
+    },
+  },
+});
 
 @ObjectType({ description: 'Aggregates of one bucket.' })
 export class SeriesPoint {
