@@ -6,6 +6,7 @@ import { access, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { KeyedPartial } from '../core/aggregates.ts';
+import { histogramBinSql, type BinCount, type HistogramSpec } from '../core/histogram.ts';
 import { sketchBinSql } from '../core/sketch.ts';
 import {
   offsetMicrosSql,
@@ -240,6 +241,22 @@ export class DuckDbEngine implements ColdEngine {
       value: String(r.value),
       count: Number(r.n),
     }));
+  }
+
+  async histogram(
+    files: ColdFile[],
+    query: ValueCountQuery,
+    spec: HistogramSpec,
+    signal?: AbortSignal,
+  ): Promise<BinCount[]> {
+    const rows = await this.scan(
+      files,
+      query,
+      `${histogramBinSql('num', spec)} AS bin, count(*)::DOUBLE AS n`,
+      'num IS NOT NULL',
+      signal,
+    );
+    return rows.map((r) => ({ bin: Number(r.bin), count: Number(r.n) }));
   }
 
   async ping(): Promise<void> {

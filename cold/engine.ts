@@ -2,6 +2,7 @@
 // embedded default; a Trino engine over Iceberg implements it at scale. SQL dialect
 // differences live behind it, and every read carries the tenant predicate.
 import type { KeyedPartial } from '../core/aggregates.ts';
+import type { BinCount, HistogramSpec } from '../core/histogram.ts';
 import type { BucketKind, OffsetSegment } from '../core/buckets.ts';
 
 /**
@@ -54,7 +55,7 @@ export interface SeriesQuery {
    * (entity, bucket, bin), each with its `bin`.
    */
   sketch?: boolean;
-  /** Rows in here are left out (the warm tier's rollups answer for them). */
+  /** Rows in here (a span inside [fromMs, toMs)) are left out: the warm tier answers for them. */
   exclude?: TimeRange;
 }
 
@@ -111,6 +112,13 @@ export interface ColdEngine {
     query: ValueCountQuery,
     signal?: AbortSignal,
   ): Promise<KeyedValueCount[]>;
+  /** Values per histogram bin (core/histogram.ts), over manifest-listed files. */
+  histogram(
+    files: ColdFile[],
+    query: ValueCountQuery,
+    spec: HistogramSpec,
+    signal?: AbortSignal,
+  ): Promise<BinCount[]>;
   /** Every data file present in storage, committed or not (for orphan clean-up). */
   listFiles(): Promise<string[]>;
   deleteFile(path: string): Promise<void>;

@@ -5,6 +5,7 @@
 // DuckDB engine's files, so a crash leaves an invisible batch that a later pass deletes.
 import { BasicAuth, Trino, type QueryResult } from 'trino-client';
 import type { KeyedPartial } from '../core/aggregates.ts';
+import { histogramBinSql, type BinCount, type HistogramSpec } from '../core/histogram.ts';
 import { sketchBinSql } from '../core/sketch.ts';
 import {
   offsetMicrosSql,
@@ -293,6 +294,23 @@ export class TrinoEngine implements ColdEngine {
       signal,
     );
     return rows.map((r) => ({ entityKey: Number(r[0]), value: String(r[1]), count: Number(r[2]) }));
+  }
+
+  async histogram(
+    files: ColdFile[],
+    query: ValueCountQuery,
+    spec: HistogramSpec,
+    signal?: AbortSignal,
+  ): Promise<BinCount[]> {
+    const rows = await this.scan(
+      files,
+      query,
+      `${histogramBinSql('num', spec)}, count(*)`,
+      'num IS NOT NULL',
+      signal,
+      1,
+    );
+    return rows.map((r) => ({ bin: Number(r[0]), count: Number(r[1]) }));
   }
 
   async ping(): Promise<void> {

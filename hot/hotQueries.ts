@@ -2,6 +2,7 @@
 // as the cold engines, so the tier router merges them exactly.
 import type pg from 'pg';
 import type { KeyedPartial } from '../core/aggregates.ts';
+import { histogramBinSql, type BinCount, type HistogramSpec } from '../core/histogram.ts';
 import { sketchBinSql } from '../core/sketch.ts';
 import {
   offsetMicrosSql,
@@ -58,8 +59,12 @@ async function hotScan<R extends pg.QueryResultRow>(
     `SELECT ${select}
        FROM observations
       WHERE tenant_id = $1 AND attribute_key = $2 AND entity_key = ANY($3::bigint[])
-        AND ts >= $4 AND ts < $5 AND ${rowFilter}
-        ${exclude ? 'AND NOT (ts >= $6 AND ts < $7)' : ''}
+        AND ${
+          // [from, to) without [exclude): two ranges, so partitions inside the excluded
+          // span are pruned and index ranges stay tight.
+          exclude ? '((ts >= $4 AND ts < $6) OR (ts >= $7 AND ts < $5))' : 'ts >= $4 AND ts < $5'
+        }
+        AND ${rowFilter}
       GROUP BY ${Array.from({ length: groupBy }, (_, i) => i + 1).join(', ')}`,
     [
       query.tenantId,
@@ -166,6 +171,22 @@ export async function hotValueCounts(
     'num IS NULL',
   );
   return rows.map((r) => ({ entityKey: Number(r.entity_key), value: r.value, count: r.n }));
+}
+
+/** Numeric rows per histogram bin; same bins as the cold engines'. */
+export async function hotHistogram(
+  client: pg.PoolClient,
+  query: ValueCountQuery,
+  spec: HistogramSpec,
+): Promise<BinCount[]> {
+  const rows = await hotScan<{ bin: number; n: number }>(
+    client,
+    query,
+    `${histogramBinSql('num', spec)} AS bin, count(*)::int AS n`,
+    'num IS NOT NULL',
+    1,
+  );
+  return rows.map((r) => ({ bin: r.bin, count: r.n }));
 }
 
 /** Fingerprint SQL over a row source; must equal the cold engines' exactly. */

@@ -14,6 +14,7 @@ interface Status {
   tierStatus: {
     watermark: string;
     hot: { days: number; firstDay: string; rows: number; bytes: number };
+    warm: { days: number; firstDay: string; lastDay: string; rows: number; bytes: number };
     cold: { days: number; firstDay: string; lastDay: string; rows: number; bytes: number };
     lastPass: { outcome: string; durationMs: number; daysMoved: number };
   };
@@ -49,7 +50,7 @@ describe('a fresh embedded start', () => {
   });
 
   it('reports it through tierStatus, to an admin of each tenant only', async () => {
-    const query = `{ tierStatus { watermark hot { days firstDay rows bytes } cold { days firstDay lastDay rows bytes } lastPass { outcome durationMs daysMoved } } }`;
+    const query = `{ tierStatus { watermark hot { days firstDay rows bytes } warm { days firstDay lastDay rows bytes } cold { days firstDay lastDay rows bytes } lastPass { outcome durationMs daysMoved } } }`;
     const denied = await stack.query(await stack.token('acme', 'viewer'), query);
     expect(denied.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const cutoff = addUtcDays(utcDay(NOW), -7);
@@ -70,6 +71,26 @@ describe('a fresh embedded start', () => {
       );
       expect(s.hot.rows).toBe(rows[0]!.n);
       expect(s.cold.bytes).toBeGreaterThan(0);
+      // The warm tier: rollups from the start of the 30-day warm window on, standing for
+      // every numeric row there (hot ones included).
+      const { rows: warm } = await db.dbs.operator.query<{
+        from_day: string;
+        slot: number;
+        hot_numeric: number;
+      }>(
+        `SELECT to_char(t.rollups_from AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS from_day,
+                t.rollup_slot_seconds AS slot,
+                (SELECT count(*)::int FROM observations o
+                  WHERE o.tenant_id = t.id AND o.num IS NOT NULL) AS hot_numeric
+           FROM tenants t WHERE t.id = $1`,
+        [tenant.id],
+      );
+      const slotMs = warm[0]!.slot * 1000;
+      expect(warm[0]!.from_day).toBe(utcDay(Math.floor((NOW - 30 * 86_400_000) / slotMs) * slotMs));
+      expect(s.warm.firstDay).toBe(warm[0]!.from_day);
+      expect(s.warm.days).toBeGreaterThanOrEqual(30);
+      expect(s.warm.rows).toBeGreaterThan(warm[0]!.hot_numeric);
+      expect(s.warm.bytes).toBeGreaterThan(0);
       expect(s.lastPass).toMatchObject({ outcome: 'succeeded', daysMoved: DEMO_DAYS - 7 });
     }
   });

@@ -448,6 +448,109 @@ describe.each(SCENARIOS)(
     });
 
     it.each(tenantIds)(
+      '%s: breaks down by the value a string attribute held most often, as the reference does',
+      async (tenant) => {
+        const token = await stack.token(tenant);
+        for (const [from, to] of ranges(SEED * 4 + tenant.length)) {
+          const res = await stack.query<{
+            tenant: { breakdown: (Aggregates & { key: string; entities: number })[] };
+          }>(
+            token,
+            `query($from: DateTimeISO!, $to: DateTimeISO!) { tenant {
+             breakdown(attribute: "value", from: $from, to: $to, groupBy: ATTRIBUTE_VALUE,
+                       groupAttribute: "label") {
+               key entities count sum avg min max stddev } } }`,
+            { from, to },
+          );
+          expect(res.body.errors).toBeUndefined();
+          // Each entity's most frequent label in the range (ties: the smallest), then the
+          // numeric rows of the entities sharing it.
+          const { rows: want } = await db.dbs.operator.query<
+            Aggregates & { key: string; entities: number }
+          >(
+            `WITH mode AS (
+               SELECT DISTINCT ON (entity_id) entity_id, str
+                 FROM (SELECT entity_id, str, count(*) AS n FROM reference_observations
+                        WHERE tenant_id = $1 AND attribute = 'label' AND ts >= $2 AND ts < $3
+                        GROUP BY 1, 2) c
+                ORDER BY entity_id, n DESC, str COLLATE "C")
+             SELECT m.str AS key, count(DISTINCT m.entity_id)::int AS entities,
+                    count(r.num)::int AS count, coalesce(sum(r.num), 0) AS sum, avg(r.num) AS avg,
+                    min(r.num) AS min, max(r.num) AS max, stddev_samp(r.num) AS stddev
+               FROM mode m
+               LEFT JOIN reference_observations r ON r.tenant_id = $1 AND r.entity_id = m.entity_id
+                AND r.attribute = 'value' AND r.ts >= $2 AND r.ts < $3
+              GROUP BY 1`,
+            [tenant, from, to],
+          );
+          const groups = res.body.data!.tenant.breakdown;
+          expect(groups.map((g) => g.key).sort()).toEqual(want.map((w) => w.key).sort());
+          for (const g of groups) {
+            const w = want.find((x) => x.key === g.key)!;
+            expect(g.entities, `${tenant} ${g.key}`).toBe(w.entities);
+            expectSameAggregates(g, w.count > 0 ? w : undefined, `${tenant} ${g.key} ${from}`);
+          }
+        }
+      },
+    );
+
+    it.each(tenantIds)(
+      '%s: histograms a numeric attribute over all entities exactly as the reference bins it',
+      async (tenant) => {
+        const token = await stack.token(tenant);
+        const BINS = 7;
+        for (const [from, to] of ranges(SEED * 6 + tenant.length)) {
+          const res = await stack.query<{
+            attribute: {
+              distribution: {
+                count: number;
+                min: number | null;
+                max: number | null;
+                bins: { lower: number; upper: number; count: number }[];
+              };
+            };
+          }>(
+            token,
+            `query($from: DateTimeISO!, $to: DateTimeISO!) { attribute(name: "value") {
+               distribution(from: $from, to: $to, bins: ${BINS}) {
+                 count min max bins { lower upper count } } } }`,
+            { from, to },
+          );
+          expect(res.body.errors).toBeUndefined();
+          const got = res.body.data!.attribute.distribution;
+          const { rows } = await db.dbs.operator.query<{ num: number }>(
+            `SELECT num FROM reference_observations
+              WHERE tenant_id = $1 AND attribute = 'value' AND ts >= $2 AND ts < $3`,
+            [tenant, from, to],
+          );
+          const values = rows.map((r) => r.num);
+          expect(got.count).toBe(values.length);
+          if (values.length === 0) {
+            expect(got).toMatchObject({ min: null, max: null, bins: [] });
+            continue;
+          }
+          const min = Math.min(...values);
+          const max = Math.max(...values);
+          expect([got.min, got.max]).toEqual([min, max]);
+          const width = (max - min) / BINS;
+          const want = new Array<number>(BINS).fill(0);
+          for (const v of values) {
+            want[Math.min(BINS - 1, Math.max(0, Math.floor((v - min) / width)))]! += 1;
+          }
+          expect(got.bins.map((b) => b.count)).toEqual(want);
+          expect(got.bins[0]!.lower).toBe(min);
+          expect(got.bins[BINS - 1]!.upper).toBe(max);
+        }
+        const typed = await stack.query(
+          token,
+          `{ attribute(name: "label") { distribution(from: "${FROM}", to: "${TO}") { count } } }`,
+        );
+        expect(typed.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect(typed.body.errors?.[0]?.path).toEqual(['attribute', 'distribution']);
+      },
+    );
+
+    it.each(tenantIds)(
       '%s: counts every string and boolean value as the reference does',
       async (tenant) => {
         const token = await stack.token(tenant);

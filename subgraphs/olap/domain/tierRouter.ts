@@ -31,7 +31,12 @@ import {
 import { OlapMetrics } from '../metrics.ts';
 import { ColdPartialsCache, type RangedColdFile } from './coldPartialsCache.ts';
 import { withTenant } from '../../../hot/database.ts';
-import { hotSeriesPartials, hotValueCounts, warmSeriesPartials } from '../../../hot/hotQueries.ts';
+import {
+  hotHistogram,
+  hotSeriesPartials,
+  hotValueCounts,
+  warmSeriesPartials,
+} from '../../../hot/hotQueries.ts';
 
 export type Tier = 'HOT' | 'WARM' | 'COLD';
 
@@ -67,6 +72,15 @@ export interface RouterLimits {
 }
 
 const MAX_RANGE_MS = 20 * 366 * 86_400_000;
+const MAX_BINS = 1000;
+
+export interface Distribution {
+  count: number;
+  min: number | null;
+  max: number | null;
+  bins: { lower: number; upper: number; count: number }[];
+  tiers: Tier[];
+}
 
 export interface AnomalyArgs {
   attribute: string;
@@ -378,6 +392,60 @@ export class TierRouter {
         return key === undefined ? null : (byEntity.get(key) ?? new Map<string, number>());
       }),
       type: snapshot.type,
+      tiers: tiersOf(snapshot),
+    };
+  }
+
+  /**
+   * An equal-width histogram of a numeric attribute over all of a tenant's entities in
+   * [from, to): min and max first (exact, merged across tiers), then bin counts from
+   * every tier with the same bin arithmetic, summed. Rows that arrive between the two
+   * reads fall into the end bins.
+   */
+  async distribution(
+    tenantId: string,
+    range: RangeArgs,
+    bins: number,
+    signal?: AbortSignal,
+  ): Promise<Distribution> {
+    if (!(Number.isInteger(bins) && bins >= 1 && bins <= MAX_BINS))
+      throw badInput(`bins must be 1..${MAX_BINS}`, 'bins');
+    const { totals, tiers } = await this.totals(tenantId, 'all', range, signal);
+    const all = new Map<number, Partial>();
+    for (const t of totals.values()) if (t.partial) mergeInto(all, 0, t.partial);
+    const whole = all.get(0);
+    if (!whole || whole.count === 0) return { count: 0, min: null, max: null, bins: [], tiers };
+    // One bin when every value is the same.
+    const spec =
+      whole.max > whole.min
+        ? { min: whole.min, width: (whole.max - whole.min) / bins, bins }
+        : { min: whole.min, width: 1, bins: 1 };
+    const snapshot = await this.snapshot(
+      tenantId,
+      'all',
+      range,
+      { kind: 'whole' },
+      ['number'],
+      (c, q) => hotHistogram(c, q, spec),
+    );
+    const cold =
+      snapshot.coldFiles.length > 0
+        ? await this.coldRead(
+            (stop) => this.engine.histogram(snapshot.coldFiles, snapshot.query, spec, stop),
+            signal,
+          )
+        : [];
+    const counts = new Array<number>(spec.bins).fill(0);
+    for (const b of [...cold, ...snapshot.hot]) counts[b.bin]! += b.count;
+    return {
+      count: counts.reduce((n, c) => n + c, 0),
+      min: whole.min,
+      max: whole.max,
+      bins: counts.map((count, i) => ({
+        lower: spec.min + i * spec.width,
+        upper: i === spec.bins - 1 ? whole.max : spec.min + (i + 1) * spec.width,
+        count,
+      })),
       tiers: tiersOf(snapshot),
     };
   }

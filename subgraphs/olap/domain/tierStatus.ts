@@ -25,6 +25,7 @@ export interface PassReport {
 export interface TierStatusReport {
   watermark: Date | null;
   hot: TierUsage;
+  warm: TierUsage;
   cold: TierUsage;
   lastPass: PassReport | null;
 }
@@ -70,6 +71,27 @@ export async function readTierStatus(pool: pg.Pool, tenantId: string): Promise<T
            FROM cold_files WHERE tenant_id = $1`,
         [tenantId],
       );
+      // Warm: the observations its rollups stand for; bytes as the tenant's share of
+      // the rollup table's rows.
+      const { rows: warm } = await c.query<{
+        days: number;
+        first_day: string | null;
+        last_day: string | null;
+        rows: number;
+        rollup_rows: number;
+        table_bytes: number;
+        table_rows: number;
+      }>(
+        `SELECT count(DISTINCT (slot AT TIME ZONE 'UTC')::date)::int AS days,
+                to_char(min(slot) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS first_day,
+                to_char(max(slot) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS last_day,
+                coalesce(sum(count), 0)::float8 AS rows, count(*)::float8 AS rollup_rows,
+                pg_total_relation_size('observation_rollups')::float8 AS table_bytes,
+                greatest((SELECT reltuples FROM pg_class WHERE oid = 'observation_rollups'::regclass), 0)::float8 AS table_rows
+           FROM observation_rollups WHERE tenant_id = $1`,
+        [tenantId],
+      );
+      const w = warm[0]!;
       const { rows: passes } = await c.query<{
         id: number;
         started_at: Date;
@@ -93,6 +115,16 @@ export async function readTierStatus(pool: pg.Pool, tenantId: string): Promise<T
           lastDay: h.last_day,
           rows: h.rows,
           bytes: hotBytes,
+        },
+        warm: {
+          days: w.days,
+          firstDay: w.first_day,
+          lastDay: w.last_day,
+          rows: w.rows,
+          bytes:
+            w.rollup_rows > 0
+              ? Math.round((w.table_bytes * w.rollup_rows) / Math.max(w.table_rows, w.rollup_rows))
+              : 0,
         },
         cold: {
           days: cold[0]!.days,

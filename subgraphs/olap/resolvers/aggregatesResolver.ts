@@ -10,6 +10,8 @@ import type { EntityTotal } from '../domain/tierRouter.ts';
 import {
   type Aggregates,
   Anomalies,
+  Attribute,
+  Distribution,
   BreakdownBy,
   BreakdownGroup,
   RankedEntity,
@@ -66,6 +68,35 @@ async function tenantTotals(
     ctx.signal,
   );
   return [...totals.values()];
+}
+
+/**
+ * Each entity's most frequent value of a string or boolean attribute over [from, to),
+ * merged across tiers like `values` (ties: the smallest value); undefined without one.
+ */
+async function modeValues(
+  ctx: OlapContext,
+  totals: EntityTotal[],
+  attribute: string,
+  from: Date,
+  to: Date,
+): Promise<(t: EntityTotal) => string | undefined> {
+  if (totals.length === 0) return () => undefined;
+  const { counts } = await ctx.router.valueCounts(
+    ctx.identity.tenantId,
+    totals.map((t) => t.id),
+    { attribute, fromMs: from.getTime(), toMs: to.getTime() },
+    ctx.signal,
+  );
+  const mode = new Map<string, string>();
+  totals.forEach((t, i) => {
+    let best: [string, number] | null = null;
+    for (const [value, n] of counts[i] ?? []) {
+      if (!best || n > best[1] || (n === best[1] && value < best[0])) best = [value, n];
+    }
+    if (best) mode.set(t.id, best[0]);
+  });
+  return (t) => mode.get(t.id);
 }
 
 @Resolver(() => Entity)
@@ -207,16 +238,29 @@ export class TenantAggregatesResolver {
     @Arg('to', () => GraphQLISODateTime) to: Date,
     @Arg('groupBy', () => BreakdownBy, { defaultValue: BreakdownBy.ENTITY_KIND })
     groupBy: BreakdownBy,
+    @Arg('groupAttribute', () => String, {
+      nullable: true,
+      description: 'With groupBy: ATTRIBUTE_VALUE, the string or boolean attribute to group by.',
+    })
+    groupAttribute: string | null,
     @Ctx() ctx: OlapContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<BreakdownGroup[]> {
+    if ((groupBy === BreakdownBy.ATTRIBUTE_VALUE) !== (groupAttribute != null)) {
+      throw badInput(
+        'groupAttribute goes with groupBy: ATTRIBUTE_VALUE, and only with it',
+        'groupAttribute',
+      );
+    }
     const totals = await tenantTotals(ctx, tenant, attribute, from, to, info);
+    const keyOf =
+      groupAttribute != null
+        ? await modeValues(ctx, totals, groupAttribute, from, to)
+        : (t: EntityTotal) => t.kind;
     const groups = new Map<string, { entities: number; partial: Partial | null }>();
-    // ENTITY_KIND is the one grouping so far; grouping by a string attribute's value
-    // would join each entity's latest value here.
-    void groupBy;
     for (const t of totals) {
-      const key = t.kind;
+      const key = keyOf(t);
+      if (key === undefined) continue;
       const g = groups.get(key) ?? { entities: 0, partial: null };
       g.entities += 1;
       if (t.partial) g.partial = g.partial ? mergePartials(g.partial, t.partial) : t.partial;
@@ -225,5 +269,33 @@ export class TenantAggregatesResolver {
     return [...groups.entries()]
       .map(([key, g]) => ({ key, entities: g.entities, ...aggregatesOf(g.partial) }))
       .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+  }
+}
+
+@Resolver(() => Attribute)
+export class AttributeDistributionResolver {
+  @FieldResolver(() => Distribution, {
+    description:
+      'A histogram of this numeric attribute over [from, to), all entities, every tier; exact counts.',
+  })
+  async distribution(
+    @Root() attribute: Attribute,
+    @Arg('from', () => GraphQLISODateTime, { description: 'Inclusive start (UTC instant).' })
+    from: Date,
+    @Arg('to', () => GraphQLISODateTime, { description: 'Exclusive end (UTC instant).' }) to: Date,
+    @Arg('bins', () => Int, {
+      defaultValue: 20,
+      description: 'Number of equal-width bins, 1..1000.',
+    })
+    bins: number,
+    @Ctx() ctx: OlapContext,
+  ): Promise<Distribution> {
+    const result = await ctx.router.distribution(
+      ctx.identity.tenantId,
+      { attribute: attribute.name, fromMs: from.getTime(), toMs: to.getTime() },
+      bins,
+      ctx.signal,
+    );
+    return { attribute: attribute.name, ...result, tiers: result.tiers as Tier[] };
   }
 }

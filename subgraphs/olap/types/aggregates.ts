@@ -19,10 +19,20 @@ registerEnumType(SortOrder, { name: 'SortOrder' });
 
 export enum BreakdownBy {
   ENTITY_KIND = 'ENTITY_KIND',
+  ATTRIBUTE_VALUE = 'ATTRIBUTE_VALUE',
 }
 registerEnumType(BreakdownBy, {
   name: 'BreakdownBy',
   description: 'What a breakdown groups entities by.',
+  valuesConfig: {
+    ENTITY_KIND: { description: 'The entity’s kind.' },
+    ATTRIBUTE_VALUE: {
+      description:
+        'The value a string or boolean attribute (`groupAttribute`) held most often for the ' +
+        'entity over the same range, across every tier (ties: the smallest value). Entities ' +
+        'without such a value there are left out.',
+    },
+  },
 });
 
 @ObjectType({
@@ -85,7 +95,9 @@ export class RankedEntity extends Aggregates {
 
 @ObjectType({ description: 'Aggregates of one group of entities.' })
 export class BreakdownGroup extends Aggregates {
-  @Field(() => String, { description: 'The group’s key, e.g. the entity kind.' })
+  @Field(() => String, {
+    description: 'The group’s key: the entity kind, or the grouping attribute’s value.',
+  })
   key!: string;
 
   @Field(() => Int, { description: 'Entities in the group (with or without values).' })
@@ -188,5 +200,53 @@ export class ValueCounts {
   trueShare!: number | null;
 
   @Field(() => [Tier])
+  tiers!: Tier[];
+}
+
+// Described in the OLTP subgraph, which owns it.
+@Directive('@key(fields: "name")')
+@ObjectType()
+export class Attribute {
+  @Field(() => String)
+  name!: string;
+}
+
+@ObjectType({
+  description: 'One bin of a histogram: values in [lower, upper) (the last: [lower, upper]).',
+})
+export class HistogramBin {
+  @Field(() => Float)
+  lower!: number;
+
+  @Field(() => Float)
+  upper!: number;
+
+  @Field(() => Float)
+  count!: number;
+}
+
+@ObjectType({
+  description:
+    'How a numeric attribute’s values spread over [from, to), across all of the tenant’s entities and every tier: equal-width bins from min to max.',
+})
+export class Distribution {
+  @Field(() => String)
+  attribute!: string;
+
+  @Field(() => Float, { description: 'Values counted in the bins.' })
+  count!: number;
+
+  @Field(() => Float, { nullable: true, description: 'Null without values.' })
+  min!: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Null without values.' })
+  max!: number | null;
+
+  @Field(() => [HistogramBin], {
+    description: 'Lowest first; one bin when every value is the same, none without values.',
+  })
+  bins!: HistogramBin[];
+
+  @Field(() => [Tier], { description: 'Tiers that served it.' })
   tiers!: Tier[];
 }

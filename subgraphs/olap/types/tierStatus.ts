@@ -54,6 +54,12 @@ export class TierStatus {
   @Field(() => TierUsage)
   hot!: TierUsage;
 
+  @Field(() => TierUsage, {
+    description:
+      'Rollups of the warm window: rows are the observations they stand for (held in hot or cold too).',
+  })
+  warm!: TierUsage;
+
   @Field(() => TierUsage)
   cold!: TierUsage;
 

@@ -55,4 +55,16 @@ export class QueryResolver {
     const list = await ctx.registry.attributes();
     return list.map((a) => ({ ...a, type: a.type as AttributeType }));
   }
+
+  @Query(() => Attribute, {
+    nullable: true,
+    description: 'One attribute by name; null if unknown.',
+  })
+  async attribute(
+    @Arg('name', () => String) name: string,
+    @Ctx() ctx: OltpContext,
+  ): Promise<Attribute | null> {
+    const a = (await ctx.registry.attributes()).find((x) => x.name === name);
+    return a ? { ...a, type: a.type as AttributeType } : null;
+  }
 }
