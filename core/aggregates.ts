@@ -30,19 +30,16 @@ export function mergePartials(a: Partial, b: Partial): Partial {
 
 /** A partial the caller owns: its own sketch map (a binned row becomes a one-bin sketch). */
 function copyPartial(p: Partial | KeyedPartial): Partial {
-  const sketch = p.sketch
-    ? new Map(p.sketch)
-    : 'bin' in p && p.bin !== undefined
-      ? new Map([[p.bin, p.count]])
-      : undefined;
-  return {
+  const copy: Partial = {
     count: p.count,
     sum: p.sum,
     min: p.min,
     max: p.max,
     sumSquares: p.sumSquares,
-    ...(sketch ? { sketch } : {}),
   };
+  if (p.sketch) copy.sketch = new Map(p.sketch);
+  else if ('bin' in p && p.bin !== undefined) copy.sketch = new Map([[p.bin, p.count]]);
+  return copy;
 }
 
 function addInto(target: Partial, p: Partial | KeyedPartial): void {
@@ -66,10 +63,16 @@ function addInto(target: Partial, p: Partial | KeyedPartial): void {
  * and shared between requests) are never changed, and a bucket's many sketch bins
  * merge in linear time.
  */
-export function mergeInto<K>(partials: Map<K, Partial>, key: K, p: Partial | KeyedPartial): void {
+export function mergeInto<K>(
+  partials: Map<K, Partial>,
+  key: K,
+  p: Partial | KeyedPartial,
+  /** `p` is the caller's to give away (a partial it made itself): stored as is. */
+  owned = false,
+): void {
   const existing = partials.get(key);
   if (existing) addInto(existing, p);
-  else partials.set(key, copyPartial(p));
+  else partials.set(key, owned ? p : copyPartial(p));
 }
 
 export interface Summary extends Partial {
@@ -89,7 +92,19 @@ export function summarize(p: Partial): Summary {
     const variance = Math.max(0, (p.sumSquares - (p.sum * p.sum) / p.count) / (p.count - 1));
     stddev = Math.sqrt(variance);
   }
-  const q = (quantile: number) =>
-    p.sketch ? sketchQuantile(p.sketch, quantile, p.min, p.max) : null;
-  return { ...p, avg, stddev, p50: q(0.5), p90: q(0.9), p99: q(0.99) };
+  // Plain fields, no closures: this runs once per point of every series.
+  const { count, sum, min, max, sumSquares, sketch } = p;
+  // start/localStart/filled are set by series on this same object: one shape, no copy.
+  return {
+    count,
+    sum,
+    min,
+    max,
+    sumSquares,
+    avg,
+    stddev,
+    p50: sketch ? sketchQuantile(sketch, 0.5, min, max) : null,
+    p90: sketch ? sketchQuantile(sketch, 0.9, min, max) : null,
+    p99: sketch ? sketchQuantile(sketch, 0.99, min, max) : null,
+  };
 }

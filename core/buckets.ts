@@ -1,6 +1,7 @@
 // Time buckets: UTC in, tenant time out. Fixed-width buckets (MINUTE, FIVE_MINUTES)
 // align to the epoch; HOUR aligns to the tenant's local hour (half-hour zones);
 // DAY/WEEK/MONTH align to the tenant's local midnight (Monday weeks), DST-correct.
+import { LRUCache } from 'lru-cache';
 import { badInput } from './errors.ts';
 
 export const Bucket = {
@@ -103,25 +104,38 @@ function localParts(epochMs: number, timeZone: string): LocalParts {
   };
 }
 
+const offsetOf = (epochMs: number, p: LocalParts): number =>
+  Math.round(
+    (Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) -
+      Math.floor(epochMs / 1000) * 1000) /
+      60_000,
+  );
+
 /** The zone's offset from UTC at an instant, in minutes (e.g. +330 for Kolkata). */
 export function offsetMinutes(epochMs: number, timeZone: string): number {
-  const p = localParts(epochMs, timeZone);
-  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return Math.round((asUtc - Math.floor(epochMs / 1000) * 1000) / 60_000);
+  return offsetOf(epochMs, localParts(epochMs, timeZone));
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
+// Formatting through Intl costs ~15 µs; a dashboard asks for the same bucket starts for
+// every entity and on every refresh.
+const localIsoCache = new LRUCache<string, string>({ max: 50_000 });
+
 /** ISO-8601 local time with offset, e.g. 2026-11-01T00:00:00-04:00. */
 export function toLocalIso(epochMs: number, timeZone: string): string {
+  const key = `${timeZone}|${epochMs}`;
+  const cached = localIsoCache.get(key);
+  if (cached !== undefined) return cached;
   const p = localParts(epochMs, timeZone);
-  const off = offsetMinutes(epochMs, timeZone);
+  const off = offsetOf(epochMs, p);
   const sign = off < 0 ? '-' : '+';
   const abs = Math.abs(off);
-  return (
+  const iso =
     `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}` +
-    `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
-  );
+    `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  localIsoCache.set(key, iso);
+  return iso;
 }
 
 /** Hour of the local week of an instant: 0 is Monday 00:xx, 167 is Sunday 23:xx. */

@@ -18,6 +18,7 @@ function point(iso: string, value: number) {
     p50: value,
     p90: value,
     p99: value,
+    filled: false,
   };
 }
 

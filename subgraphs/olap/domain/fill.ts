@@ -32,11 +32,11 @@ export interface FilledPoint {
 
 /** Points (oldest first) with the buckets of [fromMs, toMs) that have none filled in. */
 export function fillPoints(
-  points: Omit<FilledPoint, 'filled'>[],
+  points: FilledPoint[],
   range: { fromMs: number; toMs: number; bucket: Bucket; timeZone: string },
   mode: Fill,
 ): FilledPoint[] {
-  const real = points.map((p) => ({ ...p, filled: false }));
+  const real = points;
   if (mode === Fill.NONE) return real;
   const byStart = new Map(real.map((p) => [p.start.getTime(), p]));
   const out: FilledPoint[] = [];

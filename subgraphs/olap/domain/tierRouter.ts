@@ -55,6 +55,8 @@ export interface SeriesArgs extends RangeArgs {
 export interface SeriesPoint extends Summary {
   start: Date;
   localStart: string;
+  /** Always false here; `fill` adds the points that are true. */
+  filled: boolean;
 }
 
 export interface SeriesResult {
@@ -227,21 +229,33 @@ export class TierRouter {
       signal,
     );
     const { timeZone } = snapshot.query;
+    // Every entity has (mostly) the same buckets: convert each key once per request.
+    const starts = new Map<number, number>();
+    const startOf = (bucketKey: number): number => {
+      let start = starts.get(bucketKey);
+      if (start === undefined) {
+        start = keyToStart(bucketKey, args.bucket, timeZone);
+        starts.set(bucketKey, start);
+      }
+      return start;
+    };
     return entityIds.map((id) => {
       const key = snapshot.entityKeys.get(id);
       if (key === undefined) return null;
       // Engines key calendar buckets by local day; weeks and months merge here.
       const buckets = new Map<number, Partial>();
       for (const [bucketKey, p] of byEntity.get(key) ?? []) {
-        mergeInto(buckets, keyToStart(bucketKey, args.bucket, timeZone), p);
+        mergeInto(buckets, startOf(bucketKey), p, true); // collect's partials are ours
       }
       const points = [...buckets.entries()]
         .sort(([a], [b]) => a - b)
-        .map(([start, partial]) => ({
-          ...summarize(partial),
-          start: new Date(start),
-          localStart: toLocalIso(start, timeZone),
-        }));
+        .map(([start, partial]): SeriesPoint => {
+          const point = summarize(partial) as SeriesPoint;
+          point.start = new Date(start);
+          point.localStart = toLocalIso(start, timeZone);
+          point.filled = false;
+          return point;
+        });
       return { attribute: args.attribute, bucket: args.bucket, timeZone, points, tiers };
     });
   }
