@@ -168,15 +168,16 @@ export async function serveChild(
 }
 
 /** Stops service children and waits until they are gone (before their database is). */
+/**
+ * Stops services last-started first, each after the previous has exited: the gateway
+ * flushes its audit batches to the OLTP subgraph while that is still up.
+ */
 export async function stopChildren(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise<void>((resolve) =>
-          c.exitCode !== null ? resolve() : (c.once('exit', () => resolve()), c.kill()),
-        ),
-    ),
-  );
+  for (const c of [...children].reverse()) {
+    await new Promise<void>((resolve) =>
+      c.exitCode !== null ? resolve() : (c.once('exit', () => resolve()), c.kill()),
+    );
+  }
 }
 
 /** Replaces (or adds) one section of bench/RESULTS.md, keeping the others. */
