@@ -54,7 +54,7 @@ async function hotScan<R extends pg.QueryResultRow>(
   groupBy = 2,
 ): Promise<R[]> {
   if (query.entityKeys.length === 0) return [];
-  const { exclude } = query as SeriesQuery;
+  const { exclude } = query;
   const { rows } = await client.query<R>(
     `SELECT ${select}
        FROM observations
