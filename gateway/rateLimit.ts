@@ -144,7 +144,12 @@ export async function createRateLimits(settings: RateLimitSettings): Promise<Rat
  */
 async function redisLimits(settings: RateLimitSettings, url: string): Promise<RateLimits> {
   const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  await Promise.race([once(redis, 'ready'), setTimeout(2000)]);
+  // Connection errors surface as failed checks, which the caller logs per request.
+  redis.on('error', () => undefined);
+  await Promise.race([
+    once(redis, 'ready').catch(() => undefined),
+    setTimeout(2000, undefined, { ref: false }),
+  ]);
   redis.defineCommand('takeToken', { numberOfKeys: 1, lua: TAKE_TOKEN_LUA });
   const client = redis as TokenRedis;
   return {

@@ -80,4 +80,16 @@ describe('token bucket rate limits', () => {
     expect(bucketShape(0.2)).toEqual({ perSecond: 0.2, burst: 1 });
     expect(bucketShape(5, 7)).toEqual({ perSecond: 5, burst: 7 });
   });
+
+  it('starts without a reachable Redis, and its checks fail for the caller to let through', async () => {
+    const started = Date.now();
+    const limits = await createRateLimits({
+      query: { perSecond: 1, burst: 1 },
+      ingest: { perSecond: 1, burst: 1 },
+      redisUrl: 'redis://127.0.0.1:1', // nothing listens on port 1
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await expect(limits.check('t1', 'query')).rejects.toThrow();
+    await limits.close();
+  });
 });
