@@ -78,6 +78,29 @@ async function hotScan<R extends pg.QueryResultRow>(
   return rows;
 }
 
+/** A partial aggregate as the hot and warm reads select it. */
+interface PartialRow {
+  entity_key: number;
+  bucket_key: number;
+  bin?: number;
+  c: number;
+  s: number;
+  mn: number;
+  mx: number;
+  ss: number;
+}
+
+const toKeyedPartial = (r: PartialRow): KeyedPartial => ({
+  entityKey: Number(r.entity_key),
+  bucketKey: Number(r.bucket_key),
+  ...(r.bin !== undefined ? { bin: r.bin } : {}),
+  count: r.c,
+  sum: r.s,
+  min: r.mn,
+  max: r.mx,
+  sumSquares: r.ss,
+});
+
 /**
  * The warm tier's side: rollup slots inside `slots` (whole slots of the query's range
  * that the rollups hold completely), bucketed like rows. A slot never straddles a
@@ -90,15 +113,7 @@ export async function warmSeriesPartials(
 ): Promise<KeyedPartial[]> {
   if (query.entityKeys.length === 0) return [];
   const slotUs = `(extract(epoch FROM slot) * 1000000)::bigint`;
-  const { rows } = await client.query<{
-    entity_key: number;
-    bucket_key: number;
-    c: number;
-    s: number;
-    mn: number;
-    mx: number;
-    ss: number;
-  }>(
+  const { rows } = await client.query<PartialRow>(
     `SELECT entity_key, ${bucketExpr(query.bucket, query.offsets, slotUs)} AS bucket_key,
             sum(count)::float8 AS c, sum(sum) AS s, min(min) AS mn, max(max) AS mx,
             sum(sum_squares) AS ss
@@ -114,31 +129,14 @@ export async function warmSeriesPartials(
       new Date(slots.toMs),
     ],
   );
-  return rows.map((r) => ({
-    entityKey: Number(r.entity_key),
-    bucketKey: Number(r.bucket_key),
-    count: r.c,
-    sum: r.s,
-    min: r.mn,
-    max: r.mx,
-    sumSquares: r.ss,
-  }));
+  return rows.map(toKeyedPartial);
 }
 
 export async function hotSeriesPartials(
   client: pg.PoolClient,
   query: SeriesQuery,
 ): Promise<KeyedPartial[]> {
-  const rows = await hotScan<{
-    entity_key: number;
-    bucket_key: number;
-    bin?: number;
-    c: number;
-    s: number;
-    mn: number;
-    mx: number;
-    ss: number;
-  }>(
+  const rows = await hotScan<PartialRow>(
     client,
     query,
     `entity_key, ${bucketExpr(query.bucket, query.offsets)} AS bucket_key,
@@ -147,16 +145,7 @@ export async function hotSeriesPartials(
     'num IS NOT NULL',
     query.sketch ? 3 : 2,
   );
-  return rows.map((r) => ({
-    entityKey: Number(r.entity_key),
-    bucketKey: r.bucket_key,
-    ...(r.bin !== undefined ? { bin: r.bin } : {}),
-    count: r.c,
-    sum: r.s,
-    min: r.mn,
-    max: r.mx,
-    sumSquares: r.ss,
-  }));
+  return rows.map(toKeyedPartial);
 }
 
 /** Rows per distinct string/boolean value and entity; same shape as the cold engines'. */
