@@ -36,9 +36,8 @@ export function fillPoints(
   range: { fromMs: number; toMs: number; bucket: Bucket; timeZone: string },
   mode: Fill,
 ): FilledPoint[] {
-  const real = points;
-  if (mode === Fill.NONE) return real;
-  const byStart = new Map(real.map((p) => [p.start.getTime(), p]));
+  if (mode === Fill.NONE) return points;
+  const byStart = new Map(points.map((p) => [p.start.getTime(), p]));
   const out: FilledPoint[] = [];
   let previous: FilledPoint | null = null;
   for (
