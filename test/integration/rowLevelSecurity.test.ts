@@ -18,6 +18,7 @@ const TENANT_TABLES = [
   'observations',
   'observations_default',
   'cold_files',
+  'observation_rollups',
 ];
 
 describe('row-level security for the application role', () => {
