@@ -547,6 +547,13 @@ describe.each(SCENARIOS)(
         );
         expect(typed.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
         expect(typed.body.errors?.[0]?.path).toEqual(['attribute', 'distribution']);
+        for (const bins of [0, 1001]) {
+          const bounded = await stack.query(
+            token,
+            `{ attribute(name: "value") { distribution(from: "${FROM}", to: "${TO}", bins: ${bins}) { count } } }`,
+          );
+          expect(bounded.body.errors?.[0]?.extensions?.code, `bins ${bins}`).toBe('BAD_USER_INPUT');
+        }
       },
     );
 
