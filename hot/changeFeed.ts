@@ -1,0 +1,113 @@
+// Hears committed writes per tenant (LISTEN on the channel that the triggers of
+// migration 1764400000000_change_feed.sql notify) and turns them into versions that a
+// cache can key its entries by: an entry made under a version holds every write that
+// the version counts, and any later write changes the version.
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Logger } from '../core/logger.ts';
+
+export const CHANGES_CHANNEL = 'tidemark_changes';
+/** The listening session's application_name (pg_stat_activity shows it). */
+export const CHANGE_FEED_APP = 'tidemark-change-feed';
+
+export class ChangeFeed {
+  private client: pg.Client | null = null;
+  /**
+   * Versions of two feeds (two OLAP instances, or one restarted) never coincide: a
+   * gateway that asks either one can never mistake an old version for a current one.
+   */
+  private readonly instance = randomUUID().slice(0, 8);
+  /** Bumped by a '*' notice and whenever the feed connects or drops. */
+  private epoch = 0;
+  private readonly versions = new Map<string, number>();
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly log: Logger,
+    private readonly retryMs = 1000,
+  ) {}
+
+  /** Connects and listens; a database that is down is retried in the background. */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
+
+  get listening(): boolean {
+    return this.client !== null;
+  }
+
+  /**
+   * The tenant's data version, or null while the feed is not listening (callers must
+   * not cache then). The round trip to the listening session is a barrier: PostgreSQL
+   * delivers every notice of a transaction that committed before it ahead of its reply,
+   * so a client that wrote and then reads sees its own write (never a cached answer
+   * from before it).
+   */
+  async version(tenantId: string): Promise<string | null> {
+    const client = this.client;
+    if (!client) return null;
+    try {
+      await client.query('SELECT 1');
+    } catch {
+      return null;
+    }
+    if (this.client !== client) return null;
+    return `${this.instance}.${this.epoch}.${this.versions.get(tenantId) ?? 0}`;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({ connectionString: this.url, application_name: CHANGE_FEED_APP });
+    client.on('notification', (n) => this.heard(n.payload || '*'));
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    } catch (err) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      this.log.warn({ err }, 'change feed: cannot listen; caching answers is off until it can');
+      this.retry();
+      return;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    // Anything may have changed while nobody listened.
+    this.epoch += 1;
+    this.client = client;
+  }
+
+  private heard(tenant: string): void {
+    if (tenant === '*') this.epoch += 1;
+    else this.versions.set(tenant, (this.versions.get(tenant) ?? 0) + 1);
+  }
+
+  private lost(client: pg.Client, err?: Error): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.epoch += 1;
+    client.end().catch(() => undefined);
+    if (this.stopped) return;
+    this.log.warn({ err }, 'change feed: connection lost; caching answers is off until it is back');
+    this.retry();
+  }
+
+  private retry(): void {
+    if (this.stopped) return;
+    this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
+    this.retryTimer.unref();
+  }
+}
