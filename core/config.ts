@@ -45,6 +45,8 @@ export const configSchema = z.object({
   SEED_DEMO: bool.default(true),
   TIER_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(3600),
   MAX_SERIES_POINTS: z.coerce.number().int().positive().default(50_000),
+  RESPONSE_CACHE_MB: z.coerce.number().min(0).default(64),
+  RESPONSE_CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(300),
   GRAPHQL_MAX_BODY_BYTES: z.coerce
     .number()
     .int()

@@ -7,6 +7,12 @@ import type { Logger } from './logger.ts';
 export interface RequestScoped extends BaseContext {
   requestId: string;
   log: Logger;
+  /**
+   * Set by a resolver whose answer can change without a committed write (it reads the
+   * clock, or the audit log): the answer then says `Cache-Control: no-store` and the
+   * gateway's response cache does not keep it.
+   */
+  uncacheable?: boolean;
 }
 
 export function errorReportingPlugin<C extends RequestScoped>(): ApolloServerPlugin<C> {

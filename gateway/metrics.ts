@@ -29,6 +29,12 @@ export class GatewayMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly responseCache = new Counter({
+    name: 'tidemark_response_cache_lookups_total',
+    help: 'Queries by response-cache result: hit (no subgraph called), miss, or bypass (no data version to key by).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly rateLimited = new Counter({
     name: 'tidemark_rate_limited_total',
     help: 'Requests refused by a rate limit, by budget.',

@@ -7,6 +7,7 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
@@ -30,6 +31,7 @@ import { bulkIngestHandler } from './bulkIngest.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { costLimitPlugin, enforceRateLimit, metricsPlugin } from './plugins.ts';
 import { bucketShape, createRateLimits } from './rateLimit.ts';
+import { ResponseCache } from './responseCache.ts';
 import { loadSafelist } from './safelist.ts';
 import { formatGatewayError } from './subgraphErrors.ts';
 import { unavailablePayload } from './unavailableResponse.ts';
@@ -177,6 +179,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       throw new Error(failed.map((f) => String(f.reason?.message ?? f.reason)).join('; '));
   });
   const httpServer = http.createServer(app);
+  const responseCache =
+    config.RESPONSE_CACHE_MB > 0
+      ? new ResponseCache({
+          olapUrl: urls.olap,
+          contextSecret: config.CONTEXT_SECRET,
+          contextTtlSeconds: config.CONTEXT_TTL_SECONDS,
+          maxBytes: config.RESPONSE_CACHE_MB * 1024 * 1024,
+          metrics,
+          log,
+        })
+      : null;
   const safelist = config.SAFELIST_FILE ? await loadSafelist(config.SAFELIST_FILE) : null;
   if (safelist)
     log.info({ operations: safelist.size }, 'safelist mode: only listed operations run');
@@ -201,11 +214,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       auditPlugin<GatewayContext>(audit),
       ...(safelist ? [safelist.plugin as ApolloServerPlugin<GatewayContext>] : []),
       usageReporting(config),
+      ...(responseCache ? [responseCache.plugin<GatewayContext>()] : []),
+      // Subgraphs' Cache-Control headers still shape each request's cache policy (the
+      // response cache reads it); clients get no cache headers, since answers change
+      // with writes, not with time.
+      ApolloServerPluginCacheControlDisabled(),
       isDev
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
         : ApolloServerPluginLandingPageDisabled(),
     ],
     formatError: formatGatewayError,
+    ...(responseCache ? { stringifyResult: responseCache.stringify } : {}),
     ...(config.APOLLO_KEY
       ? { apollo: { key: config.APOLLO_KEY, graphRef: config.APOLLO_GRAPH_REF } }
       : {}),

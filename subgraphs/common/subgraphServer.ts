@@ -1,7 +1,7 @@
 // Serves a subgraph schema over HTTP. Every GraphQL request must carry a valid,
 // unexpired gateway-signed context; without one the subgraph serves nothing (401).
 import http from 'node:http';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -29,6 +29,38 @@ export interface SubgraphServerOptions<C extends RequestScoped> {
   metrics?: Registry;
   /** Extra routes (e.g. bulk ingest) mounted before GraphQL. */
   mount?: (app: express.Express) => void;
+  /**
+   * The max-age (seconds) this subgraph grants answers that only a committed write can
+   * change; the gateway's response cache keeps an answer only if every subgraph did.
+   */
+  cacheMaxAgeSeconds: number;
+  /** Runs after the server has stopped taking requests. */
+  onClose?: () => Promise<void>;
+}
+
+/**
+ * Tells the gateway whether it may keep an answer (keyed by the tenant's data version,
+ * see gateway/responseCache.ts): a query answered without errors whose resolvers did not
+ * mark it `uncacheable` may be; anything else is `no-store`.
+ */
+function cacheHeaderPlugin<C extends RequestScoped>(maxAgeSeconds: number): ApolloServerPlugin<C> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ operation, response, contextValue }) {
+          const cacheable =
+            operation?.operation === 'query' &&
+            response.body.kind === 'single' &&
+            !response.body.singleResult.errors &&
+            !contextValue.uncacheable;
+          response.http.headers.set(
+            'cache-control',
+            cacheable ? `private, max-age=${maxAgeSeconds}` : 'no-store',
+          );
+        },
+      };
+    },
+  };
 }
 
 export async function startSubgraphServer<C extends RequestScoped>(
@@ -46,6 +78,7 @@ export async function startSubgraphServer<C extends RequestScoped>(
       errorReportingPlugin<C>(),
       // No cache hints are set anywhere; its per-field hook cost ~10% of a large answer.
       ApolloServerPluginCacheControlDisabled(),
+      cacheHeaderPlugin<C>(options.cacheMaxAgeSeconds),
     ],
     formatError: maskError,
   });
@@ -85,5 +118,8 @@ export async function startSubgraphServer<C extends RequestScoped>(
       },
     }),
   );
-  return listen(httpServer, options.host, options.port, () => apollo.stop());
+  return listen(httpServer, options.host, options.port, async () => {
+    await apollo.stop();
+    await options.onClose?.();
+  });
 }

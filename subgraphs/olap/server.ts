@@ -3,9 +3,12 @@ import type { ColdEngine } from '../../cold/engine.ts';
 import type { Config } from '../../core/config.ts';
 import type { RunningServer } from '../../core/httpServer.ts';
 import type { Logger } from '../../core/logger.ts';
+import { DATA_VERSION_PATH } from '../../core/dataVersion.ts';
+import { ChangeFeed } from '../../hot/changeFeed.ts';
 import type { Databases } from '../../hot/database.ts';
 import { startSubgraphServer } from '../common/subgraphServer.ts';
 import { createOlapContext } from './context.ts';
+import { dataVersionHandler } from './dataVersionRoute.ts';
 import { TierRouter } from './domain/tierRouter.ts';
 import { OlapMetrics } from './metrics.ts';
 import { buildOlapSchema } from './schema.ts';
@@ -25,6 +28,9 @@ export async function startOlapSubgraph(
     { maxPoints: config.MAX_SERIES_POINTS, engineTimeoutMs: config.ENGINE_TIMEOUT_MS },
     metrics,
   );
+  // The tenants' data versions that the gateway's response cache keys answers by.
+  const feed = new ChangeFeed(dbs.appUrl, log.child({ part: 'changeFeed' }));
+  await feed.start();
   return startSubgraphServer({
     name: 'olap',
     schema,
@@ -39,5 +45,8 @@ export async function startOlapSubgraph(
     },
     createContext: (identity, requestLog, signal) =>
       createOlapContext(router, dbs.app, identity, requestLog, signal),
+    cacheMaxAgeSeconds: config.RESPONSE_CACHE_TTL_SECONDS,
+    mount: (app) => app.get(DATA_VERSION_PATH, dataVersionHandler(feed, config.CONTEXT_SECRET)),
+    onClose: () => feed.stop(),
   });
 }

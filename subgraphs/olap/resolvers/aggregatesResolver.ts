@@ -183,6 +183,7 @@ export class EntityAnomaliesResolver {
     @Arg('threshold', () => Float, { defaultValue: 3 }) threshold: number,
     @Ctx() ctx: OlapContext,
   ): Promise<Anomalies | null> {
+    if (!at) ctx.uncacheable = true; // "now" moves on without any write
     const result = await ctx
       .anomaliesLoader({
         attribute,

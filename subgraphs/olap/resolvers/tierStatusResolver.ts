@@ -8,6 +8,7 @@ export class TierStatusResolver {
   @Query(() => TierStatus, { description: 'Tiering state for the caller’s tenant (admin).' })
   async tierStatus(@Ctx() ctx: OlapContext): Promise<TierStatus> {
     requireRole(ctx.identity, 'admin');
+    ctx.uncacheable = true; // pass durations and sizes change without a tenant's write
     return ctx.tierStatus();
   }
 }

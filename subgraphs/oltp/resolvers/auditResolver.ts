@@ -20,6 +20,7 @@ export class AuditResolver {
     before?: Date | null,
   ): Promise<AuditEntry[]> {
     requireRole(ctx.identity, 'admin');
+    ctx.uncacheable = true; // every audited request adds entries, without a change notice
     if (first < 1 || first > 1000) throw badInput('first must be between 1 and 1000', 'first');
     return ctx.readAuditLog(first, before ?? null);
   }

@@ -1,0 +1,292 @@
+// The gateway's response cache: a repeated query is answered without calling any
+// subgraph, and never after a write it does not hold — the caller's own write through
+// the gateway, an entity's new kind, a tiering pass, another tenant's identical query,
+// a clock that moved on, the audit log, or a write made while the change feed was away.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upsertEntities } from '../../hot/admin.ts';
+import { CHANGE_FEED_APP } from '../../hot/changeFeed.ts';
+import { CONTEXT_HEADER, signContext } from '../../core/signedContext.ts';
+import { runTierPass } from '../../tiering/tierPass.ts';
+import { createTenantDataset, insertRows, type Dataset } from '../support/fixtures.ts';
+import { startStack, type Stack } from '../support/stack.ts';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
+
+const NOW = Date.parse('2026-11-20T12:00:00Z');
+const DAY = 86_400_000;
+const FROM = new Date(NOW - 30 * DAY).toISOString();
+const TO = new Date(NOW + DAY).toISOString();
+
+const SERIES = `query($from: DateTimeISO!, $to: DateTimeISO!) { entities { nodes {
+  series(attribute: "value", from: $from, to: $to, bucket: DAY) { tiers points { count } } } } }`;
+
+interface SeriesAnswer {
+  entities: { nodes: { series: { tiers: string[]; points: { count: number }[] } }[] };
+}
+
+describe('the OLAP response cache', () => {
+  let db: TestDatabase;
+  let stack: Stack;
+  const datasets = new Map<string, Dataset>();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    stack = await startStack(db);
+    for (const [tenantId, seed] of [
+      ['rc-a', 1],
+      ['rc-b', 2],
+    ] as const) {
+      datasets.set(
+        tenantId,
+        await createTenantDataset(db.dbs.operator, {
+          tenantId,
+          timeZone: 'UTC',
+          entities: 3,
+          days: 20,
+          rowsPerDay: 4 + seed,
+          nowMs: NOW,
+          seed,
+        }),
+      );
+    }
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await db?.drop();
+  });
+
+  /** The series of every entity of a tenant, through the gateway. */
+  const series = async (tenantId: string) => {
+    const res = await stack.query<SeriesAnswer>(await stack.token(tenantId), SERIES, {
+      from: FROM,
+      to: TO,
+    });
+    expect(res.body.errors).toBeUndefined();
+    const all = res.body.data!.entities.nodes.map((e) => e.series);
+    return {
+      count: all.reduce((n, s) => n + s.points.reduce((m, p) => m + p.count, 0), 0),
+      tiers: all[0]!.tiers,
+    };
+  };
+  const expected = (tenantId: string) =>
+    datasets
+      .get(tenantId)!
+      .rows.filter((r) => r.tsMs >= Date.parse(FROM) && r.tsMs < Date.parse(TO)).length;
+
+  /** The gateway's counters, as Prometheus scrapes them. */
+  const gatewayMetrics = async () => {
+    const text = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+    const value = (series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+    const lookups = (result: string) =>
+      value(`tidemark_response_cache_lookups_total{result="${result}"}`);
+    const calls = (subgraph: string) =>
+      value(
+        `tidemark_subgraph_request_duration_seconds_count{subgraph="${subgraph}",outcome="ok"}`,
+      );
+    return {
+      hit: lookups('hit'),
+      miss: lookups('miss'),
+      bypass: lookups('bypass'),
+      subgraphCalls: calls('oltp') + calls('olap'),
+    };
+  };
+  const lookups = gatewayMetrics;
+
+  it('tells a tiering pass apart: the answer names the cold tier once the rows moved', async () => {
+    expect((await series('rc-a')).tiers).not.toContain('COLD');
+    await runTierPass(stack.tierDeps, { nowMs: NOW });
+    const after = await series('rc-a');
+    expect(after.tiers).toContain('COLD');
+    expect(after.count).toBe(expected('rc-a'));
+  });
+
+  it('answers a repeat without calling a subgraph or the cold engine', async () => {
+    expect((await series('rc-a')).count).toBe(expected('rc-a'));
+    const [reads, before] = [stack.engine.queryCount, await gatewayMetrics()];
+    expect(before.subgraphCalls).toBeGreaterThan(0);
+    expect((await series('rc-a')).count).toBe(expected('rc-a'));
+    const after = await gatewayMetrics();
+    expect(after.subgraphCalls).toBe(before.subgraphCalls);
+    expect(stack.engine.queryCount).toBe(reads);
+    expect(after.hit - before.hit).toBe(1);
+    expect(after.miss - before.miss).toBe(0);
+  });
+
+  it('keeps no answer that holds the audit log, and tells clients nothing to cache', async () => {
+    const admin = await stack.token('rc-a', 'admin');
+    const ask = () => stack.query(admin, `{ auditLog(first: 5) { operationName } }`);
+    const before = await gatewayMetrics();
+    expect((await ask()).body.errors).toBeUndefined();
+    expect((await ask()).body.errors).toBeUndefined();
+    const after = await gatewayMetrics();
+    expect(after.hit - before.hit).toBe(0);
+    expect(after.miss - before.miss).toBe(2);
+    const res = await fetch(`${stack.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await stack.token('rc-a')}`,
+      },
+      body: JSON.stringify({ query: SERIES, variables: { from: FROM, to: TO } }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBeNull();
+  });
+
+  it('has subgraphs grant a max-age only to answers that a write alone can change', async () => {
+    const ask = async (query: string, roles: string[] = ['viewer']) => {
+      const context = signContext(
+        { tenantId: 'rc-a', subject: 'test', roles: roles as never, requestId: 'rc' },
+        stack.config.CONTEXT_SECRET,
+        30,
+      );
+      const res = await fetch(`${stack.olap.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [CONTEXT_HEADER]: context },
+        body: JSON.stringify({ query }),
+      });
+      return res.headers.get('cache-control');
+    };
+    const entity = datasets.get('rc-a')!.entityIds[0];
+    const reps = `representations: [{ __typename: "Entity", id: "${entity}" }]`;
+    expect(
+      await ask(
+        `{ _entities(${reps}) { ... on Entity { summary(attribute: "value", from: "${FROM}", to: "${TO}") { count } } } }`,
+      ),
+    ).toBe(`private, max-age=${stack.config.RESPONSE_CACHE_TTL_SECONDS}`);
+    expect(
+      await ask(
+        `{ _entities(${reps}) { ... on Entity { anomalies(attribute: "value") { points { count } } } } }`,
+      ),
+    ).toBe('no-store');
+    expect(await ask(`{ tierStatus { watermark } }`, ['admin'])).toBe('no-store');
+    expect(await ask(`{ nope }`)).toBe('no-store');
+    // The data-version route answers only the gateway.
+    const unsigned = await fetch(`${stack.olap.url}/internal/data-version`);
+    expect(unsigned.status).toBe(401);
+  });
+
+  it("keeps tenants apart: the same query and variables for another tenant get that tenant's answer", async () => {
+    expect((await series('rc-a')).count).toBe(expected('rc-a'));
+    const before = await lookups();
+    expect((await series('rc-b')).count).toBe(expected('rc-b'));
+    expect(expected('rc-b')).not.toBe(expected('rc-a'));
+    expect((await lookups()).hit - before.hit).toBe(0);
+  });
+
+  it('holds the rows a caller has just ingested through the gateway', async () => {
+    const dataset = datasets.get('rc-a')!;
+    const ingest = await stack.token('rc-a', 'ingest');
+    const viewer = await stack.token('rc-a');
+    const total = async () => {
+      const res = await stack.query<{
+        entities: { nodes: { series: { points: { count: number }[] } }[] };
+      }>(
+        viewer,
+        `query($from: DateTimeISO!, $to: DateTimeISO!) { entities { nodes {
+           series(attribute: "value", from: $from, to: $to, bucket: DAY) { points { count } } } } }`,
+        { from: FROM, to: TO },
+      );
+      expect(res.body.errors).toBeUndefined();
+      return res.body.data!.entities.nodes.reduce(
+        (n, e) => n + e.series.points.reduce((m, p) => m + p.count, 0),
+        0,
+      );
+    };
+    let count = await total();
+    expect(count).toBe(expected('rc-a'));
+    expect(await total()).toBe(count); // cached
+    for (let i = 1; i <= 5; i++) {
+      const tsMs = NOW - 2 * 3_600_000 + i * 1000;
+      const res = await stack.query<{ ingest: { accepted: number } }>(
+        ingest,
+        `mutation($rows: [ObservationInput!]!) { ingest(observations: $rows) { accepted } }`,
+        {
+          rows: [
+            { entity: dataset.entityIds[0], attribute: 'value', ts: new Date(tsMs), value: i },
+          ],
+        },
+      );
+      expect(res.body.data?.ingest.accepted).toBe(1);
+      dataset.rows.push({
+        tenantId: 'rc-a',
+        attributeKey: dataset.attributeKey,
+        entityKey: dataset.entityKeys.get(dataset.entityIds[0]!)!,
+        tsMs,
+        value: i,
+      });
+      count = await total();
+      expect(count).toBe(expected('rc-a'));
+    }
+  });
+
+  it("shows an entity's new kind in the next breakdown", async () => {
+    const token = await stack.token('rc-b');
+    const kinds = async () => {
+      const res = await stack.query<{ tenant: { breakdown: { key: string; entities: number }[] } }>(
+        token,
+        `query($from: DateTimeISO!, $to: DateTimeISO!) { tenant {
+           breakdown(attribute: "value", from: $from, to: $to, groupBy: ENTITY_KIND) { key entities } } }`,
+        { from: FROM, to: TO },
+      );
+      expect(res.body.errors).toBeUndefined();
+      return Object.fromEntries(res.body.data!.tenant.breakdown.map((g) => [g.key, g.entities]));
+    };
+    const before = await kinds();
+    expect(await kinds()).toEqual(before);
+    await upsertEntities(db.dbs.operator, 'rc-b', [
+      { id: datasets.get('rc-b')!.entityIds[0]!, kind: 'turbine' },
+    ]);
+    const after = await kinds();
+    expect(after.turbine).toBe(1);
+    expect(Object.values(after).reduce((a, b) => a + b, 0)).toBe(3);
+  });
+
+  it('keeps no answer that depends on the clock (anomalies without `at`)', async () => {
+    const token = await stack.token('rc-a');
+    const ask = (at: string | null) =>
+      stack.query(
+        token,
+        `query($at: DateTimeISO) { entities { nodes {
+           anomalies(attribute: "value", at: $at, recentHours: 24, lookbackDays: 7) { points { count } } } } }`,
+        { at },
+      );
+    const before = await lookups();
+    for (const at of [null, null, new Date(NOW).toISOString(), new Date(NOW).toISOString()])
+      expect((await ask(at)).body.errors).toBeUndefined();
+    const after = await lookups();
+    expect(after.hit - before.hit).toBe(1); // only the repeat with an explicit `at`
+    expect(after.miss - before.miss).toBe(3);
+  });
+
+  it('never serves an answer from before a write made while the change feed was away', async () => {
+    expect((await series('rc-b')).count).toBe(expected('rc-b'));
+    expect((await series('rc-b')).count).toBe(expected('rc-b')); // cached
+    const { rowCount } = await db.dbs.operator.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+      [CHANGE_FEED_APP],
+    );
+    expect(rowCount).toBe(1);
+    const dataset = datasets.get('rc-b')!;
+    const row = {
+      tenantId: 'rc-b',
+      attributeKey: dataset.attributeKey,
+      entityKey: dataset.entityKeys.get(dataset.entityIds[1]!)!,
+      tsMs: NOW - 3_600_000,
+      value: 5,
+    };
+    await insertRows(db.dbs.operator, dataset, [row]); // the reference holds it too
+    // While the feed is away answers are computed (bypass); once it is back (it retries
+    // every second), every version is new and caching resumes. Each answer holds the row.
+    const before = await lookups();
+    for (let i = 0; i < 25; i++) {
+      expect((await series('rc-b')).count).toBe(expected('rc-b'));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const after = await lookups();
+    expect(after.bypass - before.bypass).toBeGreaterThan(0);
+    expect(after.hit - before.hit).toBeGreaterThan(0);
+  });
+});
