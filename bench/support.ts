@@ -151,7 +151,11 @@ export async function serveChild(
   port: number,
   env: Record<string, string>,
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/tidemark.mjs', 'serve', service], {
+  // BENCH_CPU_PROF=<dir> writes V8 CPU profiles of each service's threads into <dir>/<service>
+  // (NODE_OPTIONS refuses --cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF;
+  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(prof, service)}`] : [];
+  const child = spawn(process.execPath, [...flags, 'bin/tidemark.mjs', 'serve', service], {
     env: { ...process.env, LOG_LEVEL: 'warn', TIDEMARK_ENV: 'test', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -11,8 +11,8 @@
 // while no version is available. Hits still pass authentication, rate limits, cost
 // limits, metrics and audit: the cache answers at Apollo's responseForOperation.
 //
-// Hits are served as the JSON text stored: with a 9,000-point dashboard, parsing and
-// re-serialising the stored answer (what Apollo's response-cache plugin does) would
+// Hits are served as the response text stored: with a 9,000-point dashboard, parsing
+// and re-serialising the stored answer (what Apollo's response-cache plugin does) would
 // cost more than the whole rest of a hit.
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
@@ -40,8 +40,9 @@ interface CacheableContext {
 }
 
 export class ResponseCache {
+  /** Key → the whole response text (`{"data":…}`), ready to send. */
   private readonly entries: LRUCache<string, string>;
-  /** Answers served from the cache: the data object handed to Apollo → its JSON text. */
+  /** Answers served from the cache: the data object handed to Apollo → its response text. */
   private readonly served = new WeakMap<object, string>();
   /** Answers to keep: the data object → the key to keep its JSON text under. */
   private readonly pending = new WeakMap<object, { key: string; ttlMs: number }>();
@@ -127,28 +128,21 @@ export class ResponseCache {
   }
 
   /**
-   * Apollo's `stringifyResult`: the stored text for a hit; for an answer to keep, its
-   * data is serialised once, both for the response and for the cache.
+   * Apollo's `stringifyResult`: the stored text for a hit; an answer to keep is
+   * serialised once, both for the response and for the cache.
    */
   readonly stringify = (result: FormattedExecutionResult): string => {
-    const { data } = result;
-    let dataJson: string | undefined;
-    if (data) {
-      dataJson = this.served.get(data);
-      if (dataJson === undefined) {
-        const keep = this.pending.get(data);
-        if (keep) {
-          dataJson = JSON.stringify(data);
-          this.entries.set(keep.key, dataJson, { ttl: keep.ttlMs });
-        }
-      }
+    const { data, errors, extensions } = result;
+    const served = data ? this.served.get(data) : undefined;
+    if (served !== undefined) {
+      if (errors === undefined && extensions === undefined) return served;
+      return JSON.stringify({ errors, data: JSON.parse(served).data, extensions });
     }
-    if (dataJson === undefined) return `${JSON.stringify(result)}\n`;
-    const parts: string[] = [];
-    if (result.errors !== undefined) parts.push(`"errors":${JSON.stringify(result.errors)}`);
-    parts.push(`"data":${dataJson}`);
-    if (result.extensions !== undefined)
-      parts.push(`"extensions":${JSON.stringify(result.extensions)}`);
-    return `{${parts.join(',')}}\n`;
+    const keep = data ? this.pending.get(data) : undefined;
+    if (!keep || errors !== undefined || extensions !== undefined)
+      return `${JSON.stringify(result)}\n`;
+    const text = `{"data":${JSON.stringify(data)}}\n`; // = JSON.stringify(result) + '\n'
+    this.entries.set(keep.key, text, { ttl: keep.ttlMs });
+    return text;
   };
 }
