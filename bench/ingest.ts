@@ -200,32 +200,46 @@ async function main(): Promise<void> {
         throw new Error(`bulk direct: ${JSON.stringify(summary).slice(0, 300)}`);
     });
 
-    await record(`tidemark GraphQL ingest, batches of ${BATCH}`, MUTATION_ROWS, async () => {
-      const query =
-        'mutation($rows: [ObservationInput!]!) { ingest(observations: $rows) { accepted rejectedCount } }';
-      for (let start = 0; start < MUTATION_ROWS; start += BATCH) {
-        const rows = Array.from({ length: Math.min(BATCH, MUTATION_ROWS - start) }, (_, j) => {
-          const i = start + j;
-          return {
-            entity: ids[entityOf(i)],
-            attribute: 'v',
-            ts: new Date(tsOf(i)).toISOString(),
-            value: valueOf(i),
-          };
-        });
-        const res = await fetch(`http://127.0.0.1:${gatewayPort}/graphql`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ query, variables: { rows } }),
-        });
-        const body = (await res.json()) as {
-          data?: { ingest: { accepted: number } };
-          errors?: unknown;
+    // The mutation, one request at a time and with two in flight (a collector that
+    // sends its next batch before the previous answer is back).
+    const query =
+      'mutation($rows: [ObservationInput!]!) { ingest(observations: $rows) { accepted rejectedCount } }';
+    const sendBatch = async (start: number): Promise<void> => {
+      const rows = Array.from({ length: Math.min(BATCH, MUTATION_ROWS - start) }, (_, j) => {
+        const i = start + j;
+        return {
+          entity: ids[entityOf(i)],
+          attribute: 'v',
+          ts: new Date(tsOf(i)).toISOString(),
+          value: valueOf(i),
         };
-        if (body.data?.ingest.accepted !== rows.length)
-          throw new Error(`mutation: ${JSON.stringify(body).slice(0, 300)}`);
-      }
-    });
+      });
+      const res = await fetch(`http://127.0.0.1:${gatewayPort}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables: { rows } }),
+      });
+      const body = (await res.json()) as {
+        data?: { ingest: { accepted: number } };
+        errors?: unknown;
+      };
+      if (body.data?.ingest.accepted !== rows.length)
+        throw new Error(`mutation: ${JSON.stringify(body).slice(0, 300)}`);
+    };
+    for (const inFlight of [1, 2]) {
+      const method = `tidemark GraphQL ingest, batches of ${BATCH}${inFlight > 1 ? `, ${inFlight} in flight` : ''}`;
+      await record(method, MUTATION_ROWS, async () => {
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: inFlight }, async () => {
+            for (let start = next; start < MUTATION_ROWS; start = next) {
+              next += BATCH;
+              await sendBatch(start);
+            }
+          }),
+        );
+      });
+    }
 
     const copyRate = results[0]!.rows / results[0]!.seconds;
     const rows = results.map((r) => {
