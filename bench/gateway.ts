@@ -14,6 +14,7 @@ import { copyObservations, type ObservationRow } from '../hot/copyObservations.t
 import { PartitionManager, addUtcDays, utcDay } from '../hot/partitions.ts';
 import {
   commit,
+  freePort,
   machine,
   openBenchDatabase,
   serveChild,
@@ -78,6 +79,15 @@ async function main(): Promise<void> {
     children.push(await serveChild('oltp', ports.oltp, env));
     children.push(await serveChild('olap', ports.olap, env));
     children.push(await serveChild('gateway', ports.gateway, env));
+    // A second gateway without the response cache: every request computes its answer.
+    const uncachedPort = await freePort();
+    children.push(
+      await serveChild('gateway', uncachedPort, {
+        ...env,
+        GATEWAY_PORT: String(uncachedPort),
+        RESPONSE_CACHE_MB: '0',
+      }),
+    );
     const { execFileSync } = await import('node:child_process');
     execFileSync(process.execPath, ['bin/tidemark.mjs', 'tier'], {
       env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
@@ -90,43 +100,57 @@ async function main(): Promise<void> {
       ),
     );
     const variables = { from: `${firstDay}T00:00:00Z`, to: new Date(NOW).toISOString() };
-    let errors = 0;
-    let crossTenant = 0;
-    let checked = 0;
-    const check = (tenantId: string) => (status: number, body: string) => {
-      checked += 1;
-      const parsed = JSON.parse(body) as {
-        errors?: unknown;
-        data?: { tenant: { id: string }; entities: { nodes: { id: string }[] } };
+    const load = async (port: number) => {
+      let errors = 0;
+      let crossTenant = 0;
+      let checked = 0;
+      const check = (tenantId: string) => (status: number, body: string) => {
+        checked += 1;
+        const parsed = JSON.parse(body) as {
+          errors?: unknown;
+          data?: { tenant: { id: string }; entities: { nodes: { id: string }[] } };
+        };
+        if (status !== 200 || parsed.errors || !parsed.data) {
+          errors += 1;
+          return;
+        }
+        if (parsed.data.tenant.id !== tenantId) crossTenant += 1;
+        crossTenant += parsed.data.entities.nodes.filter(
+          (n) => !n.id.startsWith(`${tenantId}-`),
+        ).length;
       };
-      if (status !== 200 || parsed.errors || !parsed.data) {
-        errors += 1;
-        return;
-      }
-      if (parsed.data.tenant.id !== tenantId) crossTenant += 1;
-      crossTenant += parsed.data.entities.nodes.filter(
-        (n) => !n.id.startsWith(`${tenantId}-`),
-      ).length;
+      const result = await autocannon({
+        url: `http://127.0.0.1:${port}`,
+        connections: CONNECTIONS,
+        duration: SECONDS,
+        requests: TENANTS.map((tenantId, i) => ({
+          method: 'POST' as const,
+          path: '/graphql',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i]}` },
+          body: JSON.stringify({ query: DASHBOARD, variables }),
+          onResponse: check(tenantId),
+        })),
+      });
+      return [
+        Math.round(result.requests.average),
+        result.latency.p50,
+        result.latency.p97_5,
+        result.latency.p99,
+        checked,
+        errors + result.errors + result.non2xx,
+        crossTenant,
+      ];
     };
-    const result = await autocannon({
-      url: `http://127.0.0.1:${ports.gateway}`,
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      requests: TENANTS.map((tenantId, i) => ({
-        method: 'POST' as const,
-        path: '/graphql',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i]}` },
-        body: JSON.stringify({ query: DASHBOARD, variables }),
-        onResponse: check(tenantId),
-      })),
-    });
+    const uncached = await load(uncachedPort);
+    const cached = await load(ports.gateway);
     const report = [
       `${new Date().toISOString().slice(0, 10)} · commit ${commit()} · ${machine()} · ${db.server}`,
       '',
-      `Dashboard query (tenant, 10 entities with latest value and a ${DAYS}-day DAY series spanning Parquet and PostgreSQL) through the gateway; gateway, OLTP, OLAP and PostgreSQL as separate processes on the same 2 cores as autocannon; ${CONNECTIONS} connections for ${SECONDS} s, alternating two tenants.`,
+      `Dashboard query (tenant, 10 entities with latest value and a ${DAYS}-day DAY series spanning Parquet and PostgreSQL) through the gateway; gateway, OLTP, OLAP and PostgreSQL as separate processes on the same 2 cores as autocannon; ${CONNECTIONS} connections for ${SECONDS} s, alternating two tenants. Once through a gateway whose response cache is off (every answer computed: cold partials cached, hot and warm tiers read), then through one with it on (nothing written meanwhile, so after each tenant's first answer every request is a hit).`,
       '',
       table(
         [
+          'response cache',
           'requests/s (mean)',
           'p50 ms',
           'p95 ms (≈p97.5)',
@@ -136,15 +160,8 @@ async function main(): Promise<void> {
           'cross-tenant rows',
         ],
         [
-          [
-            Math.round(result.requests.average),
-            result.latency.p50,
-            result.latency.p97_5,
-            result.latency.p99,
-            checked,
-            errors + result.errors + result.non2xx,
-            crossTenant,
-          ],
+          ['off', ...uncached],
+          ['on', ...cached],
         ],
       ),
       '',
@@ -152,7 +169,7 @@ async function main(): Promise<void> {
     ].join('\n');
     console.log(report);
     await writeSection('Gateway under load (`npm run bench:gateway`)', report);
-    if (errors + crossTenant > 0) process.exitCode = 1;
+    if ([uncached, cached].some((r) => r[5]! + r[6]! > 0)) process.exitCode = 1;
   } finally {
     // Services first, so no connection of theirs sees the database go away.
     await stopChildren(children);
