@@ -10,7 +10,8 @@ export interface RequestScoped extends BaseContext {
   /**
    * Set by a resolver whose answer can change without a committed write (it reads the
    * clock, or the audit log): the answer then says `Cache-Control: no-store` and the
-   * gateway's response cache does not keep it.
+   * gateway's response cache does not keep it. The cache keys answers by tenant and
+   * roles, not by subject: a field whose answer depends on who asks must set it too.
    */
   uncacheable?: boolean;
 }

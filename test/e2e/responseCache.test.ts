@@ -23,7 +23,7 @@ interface SeriesAnswer {
   entities: { nodes: { series: { tiers: string[]; points: { count: number }[] } }[] };
 }
 
-describe('the OLAP response cache', () => {
+describe("the gateway's response cache", () => {
   let db: TestDatabase;
   let stack: Stack;
   const datasets = new Map<string, Dataset>();
