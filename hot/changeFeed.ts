@@ -58,7 +58,8 @@ export class ChangeFeed {
     if (!client) return null;
     try {
       await client.query('SELECT 1');
-    } catch {
+    } catch (err) {
+      this.lost(client, err as Error); // its session is gone; do not wait for 'end'
       return null;
     }
     if (this.client !== client) return null;

@@ -265,7 +265,7 @@ describe("the gateway's response cache", () => {
     expect((await series('rc-b')).count).toBe(expected('rc-b'));
     expect((await series('rc-b')).count).toBe(expected('rc-b')); // cached
     const { rowCount } = await db.dbs.operator.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+      `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = $1`,
       [CHANGE_FEED_APP],
     );
     expect(rowCount).toBe(1);

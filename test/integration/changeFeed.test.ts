@@ -21,7 +21,8 @@ describe('the change feed', () => {
       await upsertEntities(db.dbs.operator, id, [{ id: 'e1', kind: 'pump' }]);
     }
     // As in production: the application role listens.
-    feed = new ChangeFeed(db.dbs.appUrl, createLogger('silent'), 50);
+    // Reconnects after 500 ms: long enough to observe it away, short for the test.
+    feed = new ChangeFeed(db.dbs.appUrl, createLogger('silent'), 500);
     await feed.start();
     expect(feed.listening).toBe(true);
   });
@@ -101,11 +102,12 @@ describe('the change feed', () => {
   it('hands out no version while its session is gone, and new ones for every tenant once back', async () => {
     const before = await versions();
     const { rowCount } = await db.dbs.operator.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+      `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = $1`,
       [CHANGE_FEED_APP],
     );
-    expect(rowCount).toBe(1);
+    expect(rowCount).toBe(1); // and the session is gone (the call waits for it)
     expect(await feed.version('a')).toBeNull();
+    expect(feed.listening).toBe(false);
     // A write nobody hears: the feed cannot tell which tenant it touched.
     await insertObservation('a');
     await expect.poll(() => feed.listening, { timeout: 5000 }).toBe(true);
