@@ -2,8 +2,8 @@
 -- Change feed: every committed write that can change an answer notifies channel
 -- `tidemark_changes` with the tenant it touched ('*' when it may touch every tenant).
 -- NOTIFY is transactional: listeners hear of a write when, and only if, it commits.
--- The OLAP subgraph's response cache keys answers by a per-tenant version that these
--- notifications bump (subgraphs/olap/responseCache.ts).
+-- The OLAP subgraph's change feed (hot/changeFeed.ts) turns them into per-tenant data
+-- versions, which the gateway's response cache keys answers by (gateway/responseCache.ts).
 --
 -- Triggers, not application code, so every writer is covered: ingest, bulk COPY, late
 -- rows, registry upserts, tiering (manifest, watermark, rollups window), seeds and
@@ -40,38 +40,23 @@ CREATE TRIGGER tier_watermark_changed AFTER INSERT OR UPDATE OR DELETE ON tier_w
 CREATE TRIGGER observations_changed AFTER UPDATE OR DELETE OR TRUNCATE ON observations
   FOR EACH STATEMENT EXECUTE FUNCTION notify_tenant_change();
 
--- Inserts: the warm-tier trigger already runs once per statement over the new rows;
--- it names their tenants too.
-CREATE OR REPLACE FUNCTION roll_up_observations() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Inserts: once per statement, each tenant among its new rows. (The transition table
+-- is the one the warm-tier trigger reads: PostgreSQL keeps one per table and event.)
+CREATE FUNCTION notify_inserted_tenants() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO observation_rollups
-  SELECT n.tenant_id, n.attribute_key, n.entity_key,
-         to_timestamp(div(extract(epoch FROM n.ts)::numeric, t.rollup_slot_seconds)
-                      * t.rollup_slot_seconds),
-         count(*), sum(n.num), min(n.num), max(n.num), sum(n.num * n.num)
-    FROM inserted n
-    JOIN tenants t ON t.id = n.tenant_id
-   WHERE n.num IS NOT NULL
-   GROUP BY 1, 2, 3, 4;
   PERFORM pg_notify('tidemark_changes', d.tenant_id)
      FROM (SELECT DISTINCT tenant_id FROM inserted) d;
   RETURN NULL;
 END $$;
 
+CREATE TRIGGER observations_inserted
+  AFTER INSERT ON observations
+  REFERENCING NEW TABLE AS inserted
+  FOR EACH STATEMENT EXECUTE FUNCTION notify_inserted_tenants();
+
 -- Down Migration
-CREATE OR REPLACE FUNCTION roll_up_observations() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO observation_rollups
-  SELECT n.tenant_id, n.attribute_key, n.entity_key,
-         to_timestamp(div(extract(epoch FROM n.ts)::numeric, t.rollup_slot_seconds)
-                      * t.rollup_slot_seconds),
-         count(*), sum(n.num), min(n.num), max(n.num), sum(n.num * n.num)
-    FROM inserted n
-    JOIN tenants t ON t.id = n.tenant_id
-   WHERE n.num IS NOT NULL
-   GROUP BY 1, 2, 3, 4;
-  RETURN NULL;
-END $$;
+DROP TRIGGER observations_inserted ON observations;
+DROP FUNCTION notify_inserted_tenants();
 DROP TRIGGER observations_changed ON observations;
 DROP TRIGGER tier_watermark_changed ON tier_watermark;
 DROP TRIGGER cold_files_changed ON cold_files;
