@@ -136,7 +136,7 @@ export class ResponseCache {
     const served = data ? this.served.get(data) : undefined;
     if (served !== undefined) {
       if (errors === undefined && extensions === undefined) return served;
-      return JSON.stringify({ errors, data: JSON.parse(served).data, extensions });
+      return `${JSON.stringify({ errors, data: JSON.parse(served).data, extensions })}\n`;
     }
     const keep = data ? this.pending.get(data) : undefined;
     if (!keep || errors !== undefined || extensions !== undefined)

@@ -92,8 +92,6 @@ describe("the gateway's response cache", () => {
       subgraphCalls: calls('oltp') + calls('olap'),
     };
   };
-  const lookups = gatewayMetrics;
-
   it('tells a tiering pass apart: the answer names the cold tier once the rows moved', async () => {
     expect((await series('rc-a')).tiers).not.toContain('COLD');
     await runTierPass(stack.tierDeps, { nowMs: NOW });
@@ -170,10 +168,10 @@ describe("the gateway's response cache", () => {
 
   it("keeps tenants apart: the same query and variables for another tenant get that tenant's answer", async () => {
     expect((await series('rc-a')).count).toBe(expected('rc-a'));
-    const before = await lookups();
+    const before = await gatewayMetrics();
     expect((await series('rc-b')).count).toBe(expected('rc-b'));
     expect(expected('rc-b')).not.toBe(expected('rc-a'));
-    expect((await lookups()).hit - before.hit).toBe(0);
+    expect((await gatewayMetrics()).hit - before.hit).toBe(0);
   });
 
   it('holds the rows a caller has just ingested through the gateway', async () => {
@@ -253,10 +251,10 @@ describe("the gateway's response cache", () => {
            anomalies(attribute: "value", at: $at, recentHours: 24, lookbackDays: 7) { points { count } } } } }`,
         { at },
       );
-    const before = await lookups();
+    const before = await gatewayMetrics();
     for (const at of [null, null, new Date(NOW).toISOString(), new Date(NOW).toISOString()])
       expect((await ask(at)).body.errors).toBeUndefined();
-    const after = await lookups();
+    const after = await gatewayMetrics();
     expect(after.hit - before.hit).toBe(1); // only the repeat with an explicit `at`
     expect(after.miss - before.miss).toBe(3);
   });
@@ -280,12 +278,12 @@ describe("the gateway's response cache", () => {
     await insertRows(db.dbs.operator, dataset, [row]); // the reference holds it too
     // While the feed is away answers are computed (bypass); once it is back (it retries
     // every second), every version is new and caching resumes. Each answer holds the row.
-    const before = await lookups();
+    const before = await gatewayMetrics();
     for (let i = 0; i < 25; i++) {
       expect((await series('rc-b')).count).toBe(expected('rc-b'));
       await new Promise((r) => setTimeout(r, 100));
     }
-    const after = await lookups();
+    const after = await gatewayMetrics();
     expect(after.bypass - before.bypass).toBeGreaterThan(0);
     expect(after.hit - before.hit).toBeGreaterThan(0);
   });
