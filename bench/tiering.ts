@@ -33,6 +33,8 @@ const ENTITIES = 1_000;
 const REPEATS = 5;
 const TRINO_URL = process.env.BENCH_TRINO_URL;
 const DAY = 86_400_000;
+/** `debug` shows where each tenant-day's copy spends its time. */
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
 
 function* dayRows(
   day: string,
@@ -92,7 +94,7 @@ async function runOn(server: BenchServer, kind: 'duckdb' | 'trino'): Promise<Eng
   const lake = await mkdtemp(path.join(os.tmpdir(), 'tm-bench-lake-'));
   const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
   const engine: ColdEngine = await openEngine(kind, dbUrl, lake);
-  const deps = { pool, engine, workDir: `${lake}-work`, log: createLogger('warn') };
+  const deps = { pool, engine, workDir: `${lake}-work`, log: createLogger(LOG_LEVEL) };
   try {
     const today = utcDay(Date.now());
     const bigDay = addUtcDays(today, -(DAYS + 20));

@@ -14,15 +14,16 @@ import {
   type BucketKind,
   type OffsetSegment,
 } from '../core/buckets.ts';
-import type {
-  ColdEngine,
-  ColdFile,
-  KeyedValueCount,
-  ValueCountQuery,
-  RowFingerprint,
-  SeriesQuery,
-  TenantDaySource,
-  WrittenFile,
+import {
+  OBSERVATION_EXTRACT_COLUMNS,
+  type ColdEngine,
+  type ColdFile,
+  type KeyedValueCount,
+  type ValueCountQuery,
+  type RowFingerprint,
+  type SeriesQuery,
+  type TenantDaySource,
+  type WrittenFile,
 } from './engine.ts';
 
 const quote = (s: string): string => `'${s.replaceAll("'", "''")}'`;
@@ -45,7 +46,7 @@ function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
   }
 }
 
-/** Fingerprint of rows in DuckDB; must equal fingerprintSql in the hot tier exactly. */
+/** Fingerprint of rows in DuckDB; must equal the hot tier's hotDayFingerprint exactly. */
 const FINGERPRINT_SELECT = `
   count(*)::BIGINT AS row_count,
   concat_ws(':',
@@ -54,7 +55,20 @@ const FINGERPRINT_SELECT = `
     coalesce(sum(epoch_us(ts)), 0)::VARCHAR,
     coalesce(sum(floor(least(greatest(num, -1e15), 1e15) * 1000)::HUGEINT), 0)::VARCHAR,
     coalesce(sum(strlen(str)), 0)::VARCHAR,
+    count(str)::VARCHAR,
     count(*) FILTER (WHERE bool)::VARCHAR) AS checksum`;
+
+const EXTRACT_TYPES: Record<(typeof OBSERVATION_EXTRACT_COLUMNS)[number], string> = {
+  attribute_key: 'INTEGER',
+  entity_key: 'BIGINT',
+  day_us: 'BIGINT',
+  num: 'DOUBLE',
+  str: 'VARCHAR',
+  bool: 'BOOLEAN',
+};
+const EXTRACT_COLUMN_TYPES = OBSERVATION_EXTRACT_COLUMNS.map(
+  (c) => `'${c}': '${EXTRACT_TYPES[c]}'`,
+).join(', ');
 
 export class DuckDbEngine implements ColdEngine {
   readonly name = 'duckdb';
@@ -106,8 +120,9 @@ export class DuckDbEngine implements ColdEngine {
     }, signal);
   }
 
-  async writeTenantDay(input: TenantDaySource & { extractPath?: string }): Promise<WrittenFile> {
-    if (!input.extractPath) throw new Error('the DuckDB engine writes from an extract');
+  async writeTenantDay(input: TenantDaySource & { extractPaths?: string[] }): Promise<WrittenFile> {
+    const files = input.extractPaths ?? [];
+    if (files.length === 0) throw new Error('the DuckDB engine writes from an extract');
     const relative = path.join(
       `day=${input.day}`,
       `tenant=${input.tenantId}`,
@@ -115,14 +130,24 @@ export class DuckDbEngine implements ColdEngine {
     );
     const target = path.join(this.lakeDir, relative);
     await mkdir(path.dirname(target), { recursive: true });
-    await this.rows(`
-      COPY (
-        SELECT tenant_id, attribute_key, entity_key, make_timestamptz(ts_us) AS ts, num, str, bool
-          FROM read_csv(${quote(input.extractPath)}, header = false, nullstr = '',
-            columns = {'tenant_id': 'VARCHAR', 'attribute_key': 'INTEGER', 'entity_key': 'BIGINT',
-                       'ts_us': 'BIGINT', 'num': 'DOUBLE', 'str': 'VARCHAR', 'bool': 'BOOLEAN'})
-         ORDER BY tenant_id, attribute_key, entity_key, ts
-      ) TO ${quote(target)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+    // Loading the extract into a table first and sorting that is faster than sorting
+    // straight out of read_csv (5M rows: 3.2 s against 5.2 s on 2 cores). PostgreSQL's
+    // CSV writes NULL as nothing and an empty string as "": only the former is NULL. No
+    // sniffing: a part of the extract may be empty.
+    this.#queryCount += 1;
+    await this.withConnection(async (c) => {
+      await c.run(`
+        CREATE TEMP TABLE tier_extract AS
+        SELECT ${quote(input.tenantId)} AS tenant_id, attribute_key, entity_key,
+               make_timestamptz(${Date.parse(`${input.day}T00:00:00Z`) * 1000} + day_us) AS ts,
+               num, str, bool
+          FROM read_csv([${files.map(quote).join(', ')}], columns = {${EXTRACT_COLUMN_TYPES}},
+            header = false, auto_detect = false, nullstr = '', allow_quoted_nulls = false)`);
+      await c.run(`
+        COPY (SELECT * FROM tier_extract ORDER BY attribute_key, entity_key, ts)
+          TO ${quote(target)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+      await c.run(`DROP TABLE tier_extract`);
+    });
     const [meta] = await this.rows(
       `SELECT ${FINGERPRINT_SELECT}, min(ts) AS min_ts, max(ts) AS max_ts
          FROM read_parquet(${quote(target)})`,

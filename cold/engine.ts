@@ -88,7 +88,7 @@ export interface KeyedValueCount {
 export interface ColdEngine {
   readonly name: string;
   /**
-   * Where writeTenantDay takes rows from: 'extract' engines get a CSV extract made by
+   * Where writeTenantDay takes rows from: 'extract' engines get CSV extract files made by
    * tiering (columns as in OBSERVATION_EXTRACT_COLUMNS); 'hot' engines read the source
    * table themselves (Trino, through its PostgreSQL catalog).
    */
@@ -98,7 +98,7 @@ export interface ColdEngine {
    * fingerprint read back from what was written (what tiering verifies against the
    * source).
    */
-  writeTenantDay(input: TenantDaySource & { extractPath?: string }): Promise<WrittenFile>;
+  writeTenantDay(input: TenantDaySource & { extractPaths?: string[] }): Promise<WrittenFile>;
   /** Re-reads a written file for verification. */
   fingerprint(path: string, tenantId: string): Promise<RowFingerprint>;
   seriesPartials(
@@ -129,12 +129,16 @@ export interface ColdEngine {
   close(): Promise<void>;
 }
 
-/** Column order of a tiering extract (PostgreSQL COPY ... TO STDOUT CSV). */
+/**
+ * Column order of a tiering extract (PostgreSQL COPY ... TO STDOUT CSV). An extract holds
+ * one tenant's rows of one UTC day, so the tenant is not repeated on every line and the
+ * timestamp is `day_us`, microseconds since the day's UTC midnight (cheap for PostgreSQL
+ * to produce exactly; see dayMicrosSql).
+ */
 export const OBSERVATION_EXTRACT_COLUMNS = [
-  'tenant_id',
   'attribute_key',
   'entity_key',
-  'ts_us',
+  'day_us',
   'num',
   'str',
   'bool',

@@ -65,7 +65,7 @@ function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
   }
 }
 
-/** Fingerprint of rows in Trino; must equal the hot tier's FINGERPRINT_SELECT exactly. */
+/** Fingerprint of rows in Trino; must equal the hot tier's hotDayFingerprint exactly. */
 const FINGERPRINT_SELECT = `
   count(*) AS row_count,
   concat_ws(':',
@@ -74,6 +74,7 @@ const FINGERPRINT_SELECT = `
     CAST(coalesce(sum(CAST(ts_us AS decimal(38, 0))), 0) AS varchar),
     CAST(coalesce(sum(CAST(floor(least(greatest(num, -1e15), 1e15) * 1000) AS decimal(38, 0))), 0) AS varchar),
     CAST(coalesce(sum(length(to_utf8(str))), 0) AS varchar),
+    CAST(count(str) AS varchar),
     CAST(count_if(bool) AS varchar)) AS checksum`;
 
 export class TrinoEngine implements ColdEngine {

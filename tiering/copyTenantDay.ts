@@ -6,8 +6,12 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import type { RowFingerprint, WrittenFile } from '../cold/engine.ts';
-import { EPOCH_US, hotFingerprint } from '../hot/hotQueries.ts';
+import {
+  OBSERVATION_EXTRACT_COLUMNS,
+  type RowFingerprint,
+  type WrittenFile,
+} from '../cold/engine.ts';
+import { dayMicrosSql, hotDayFingerprint } from '../hot/hotQueries.ts';
 import { addUtcDays } from '../hot/partitions.ts';
 import type { TierPassDeps } from './tierPass.ts';
 
@@ -26,46 +30,126 @@ export interface CopiedFile extends WrittenFile {
 }
 
 /**
+ * Share of a day partition's heap that the working session extracts; the verifier
+ * session extracts the rest after its fingerprint scan, so both finish together.
+ */
+const WORKER_SHARE = 0.6;
+
+/**
  * Extracts one tenant's rows of a day from `source`, writes a cold file and verifies it
- * against the source fingerprint taken in the same snapshot.
+ * against the source fingerprint. `client` is in a REPEATABLE READ transaction;
+ * `verifier` (a second session of the pass) joins its exported snapshot, fingerprints
+ * the rows and then extracts the tail of the heap, so PostgreSQL works on both cores
+ * while the extract streams. The halves split by heap block (a TID range scan each), a
+ * split that is disjoint and complete whatever the rows are.
  */
 export async function copyTenantDay(
   deps: TierPassDeps,
   client: pg.PoolClient,
+  verifier: pg.PoolClient,
   args: { source: string; day: string; tenantId: string; passId: number; workDir: string },
 ): Promise<CopiedFile> {
   const { source: sourceTable, day, tenantId } = args;
-  const dayStart = `${day}T00:00:00Z`;
+  const dayStartMs = Date.parse(`${day}T00:00:00Z`);
   const dayEnd = `${addUtcDays(day, 1)}T00:00:00Z`;
-  const where = `tenant_id = ${client.escapeLiteral(tenantId)} AND ts >= '${dayStart}' AND ts < '${dayEnd}'`;
+  const where = `tenant_id = ${client.escapeLiteral(tenantId)} AND ts >= '${day}T00:00:00Z' AND ts < '${dayEnd}'`;
   const target = { tenantId, day, sourceTable, fileTag: `pass-${args.passId}-${sourceTable}` };
-  let extractPath: string | undefined;
-  if (deps.engine.readsFrom === 'extract') {
-    extractPath = path.join(args.workDir, `${tenantId}-${day}.csv`);
-    await pipeline(
-      client.query(
+  const { rows } = await client.query<{ snapshot: string; blocks: number }>(
+    `SELECT pg_export_snapshot() AS snapshot,
+            pg_relation_size($1::regclass) / current_setting('block_size')::int AS blocks`,
+    [sourceTable],
+  );
+  const { snapshot, blocks } = rows[0]!;
+  const parts = await extractParts(deps, args, blocks);
+  const started = performance.now();
+  const ms = { extract: 0, fingerprint: 0, write: 0 };
+  const columns = OBSERVATION_EXTRACT_COLUMNS.map((c) =>
+    c === 'day_us' ? dayMicrosSql(dayStartMs) : c,
+  ).join(', ');
+  const extract = (session: pg.PoolClient, part: ExtractPart): Promise<void> =>
+    pipeline(
+      session.query(
         copyTo(
-          `COPY (SELECT tenant_id, attribute_key, entity_key, ${EPOCH_US},
-                        num, str, bool FROM ${sourceTable} WHERE ${where}) TO STDOUT (FORMAT csv)`,
+          `COPY (SELECT ${columns} FROM ${sourceTable} WHERE ${where} AND ${part.blocks})
+             TO STDOUT (FORMAT csv)`,
         ),
       ),
-      createWriteStream(extractPath),
+      createWriteStream(part.path),
     );
+
+  const verified = inSnapshot(verifier, snapshot, async () => {
+    const fingerprint = await hotDayFingerprint(verifier, sourceTable, where, dayStartMs);
+    ms.fingerprint = performance.now() - started;
+    if (parts[1]) await extract(verifier, parts[1]);
+    return fingerprint;
+  });
+  const extracted = parts[0] ? Promise.all([extract(client, parts[0]), verified]) : undefined;
+  const writing = (async (): Promise<WrittenFile> => {
+    await extracted;
+    ms.extract = performance.now() - started;
+    const written = await deps.engine.writeTenantDay({
+      ...target,
+      extractPaths: parts.map((p) => p.path),
+    });
+    ms.write = performance.now() - started;
+    return written;
+  })();
+  // The source cannot change meanwhile either way: a day partition is frozen and the
+  // default partition is locked against writers.
+  const [source, copy] = await Promise.allSettled([verified, writing]);
+  await Promise.all(parts.map((p) => rm(p.path, { force: true })));
+  if (copy.status === 'rejected') throw copy.reason;
+  const written = copy.value;
+  if (source.status === 'rejected') {
+    await deps.engine.deleteFile(written.path);
+    throw source.reason;
   }
-  // The source fingerprint (PostgreSQL, in this transaction's snapshot) and the cold
-  // write (the engine) run side by side; the written fingerprint is read back from what
-  // the engine wrote. The source cannot change meanwhile: a day partition is frozen and
-  // the default partition is locked against writers.
-  const [expected, written] = await Promise.all([
-    hotFingerprint(client, sourceTable, where, []),
-    deps.engine.writeTenantDay({ ...target, extractPath }),
-  ]);
-  if (extractPath) await rm(extractPath, { force: true });
+  const expected = source.value;
   if (written.rowCount !== expected.rowCount || written.checksum !== expected.checksum) {
     await deps.engine.deleteFile(written.path);
     throw new VerificationError(day, tenantId, expected, written);
   }
+  // Milliseconds since the copy began at which each part had finished.
+  deps.log.debug({ day, tenantId, rows: written.rowCount, ms }, 'tenant-day copied');
   return { ...written, tenantId };
+}
+
+interface ExtractPart {
+  path: string;
+  /** TID range predicate selecting this part's heap blocks. */
+  blocks: string;
+}
+
+/** No parts for engines that read the hot table themselves, else one per session. */
+async function extractParts(
+  deps: TierPassDeps,
+  args: { day: string; tenantId: string; workDir: string },
+  blocks: number,
+): Promise<ExtractPart[]> {
+  if (deps.engine.readsFrom !== 'extract') return [];
+  const file = (i: number): string =>
+    path.join(args.workDir, `${args.tenantId}-${args.day}-${i}.csv`);
+  const split = Math.floor(blocks * WORKER_SHARE);
+  if (split < 1) return [{ path: file(0), blocks: 'true' }];
+  return [
+    { path: file(0), blocks: `ctid < '(${split},0)'::tid` },
+    { path: file(1), blocks: `ctid >= '(${split},0)'::tid` },
+  ];
+}
+
+/** Runs `fn` on `session` inside a read-only transaction that imports `snapshot`. */
+async function inSnapshot<T>(
+  session: pg.PoolClient,
+  snapshot: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    await session.query(`SET TRANSACTION SNAPSHOT ${session.escapeLiteral(snapshot)}`);
+    return await fn();
+  } finally {
+    await session.query('COMMIT');
+  }
 }
 
 export async function recordFiles(

@@ -60,7 +60,7 @@ export async function runTierPass(
     );
     if (!rows[0]?.ok) return { status: 'locked' };
     try {
-      return await runLocked(deps, options);
+      return await runLocked(deps, options, lockClient);
     } finally {
       await lockClient.query(`SELECT pg_advisory_unlock(${PASS_LOCK})`);
     }
@@ -69,9 +69,18 @@ export async function runTierPass(
   }
 }
 
-async function runLocked(deps: TierPassDeps, options: TierPassOptions): Promise<TierPassResult> {
+/**
+ * `verifier` is the session holding the pass lock; while a day is copied it fingerprints
+ * the source in the copy's snapshot (see copyTenantDay).
+ */
+async function runLocked(
+  deps: TierPassDeps,
+  options: TierPassOptions,
+  verifier: pg.PoolClient,
+): Promise<TierPassResult> {
   const { pool, log } = deps;
   const nowMs = options.nowMs ?? Date.now();
+  const started = performance.now();
   const { rows: hotRows } = await pool.query<{ min_hot: number | null }>(
     `SELECT min(hot_days) AS min_hot FROM tenants`,
   );
@@ -116,21 +125,38 @@ async function runLocked(deps: TierPassDeps, options: TierPassOptions): Promise<
   try {
     const orphansRemoved = await removeOrphans(deps);
     for (const partition of partitions) {
-      days.push(await tierPartition(deps, { passId, partition, workDir, onStep: options.onStep }));
+      days.push(
+        await tierPartition(deps, {
+          passId,
+          partition,
+          workDir,
+          verifier,
+          onStep: options.onStep,
+        }),
+      );
     }
     await advanceWatermark(pool, cutoffDay);
     for (const late of await lateRowDays(pool, cutoffDay)) {
       days.push(
-        await tierLateRows(deps, { passId, day: late.day, workDir, onStep: options.onStep }),
+        await tierLateRows(deps, {
+          passId,
+          day: late.day,
+          workDir,
+          verifier,
+          onStep: options.onStep,
+        }),
       );
     }
+    const rollupsStarted = performance.now();
     await maintainRollups(pool, nowMs);
+    log.debug({ ms: Math.round(performance.now() - rollupsStarted) }, 'warm tier maintained');
     const rowsMoved = days.reduce((n, d) => n + d.rows, 0);
     await pool.query(
       `UPDATE tier_passes SET finished_at = now(), outcome = 'succeeded', days_moved = $2, rows_moved = $3 WHERE id = $1`,
       [passId, days.length, rowsMoved],
     );
-    log.info({ passId, days: days.length, rowsMoved, orphansRemoved }, 'tiering pass done');
+    const ms = Math.round(performance.now() - started);
+    log.info({ passId, days: days.length, rowsMoved, orphansRemoved, ms }, 'tiering pass done');
     return { status: 'done', passId, cutoffDay, days, orphansRemoved, dryRun: false };
   } catch (err) {
     await pool
@@ -225,10 +251,12 @@ async function tierPartition(
     passId: number;
     partition: HotPartition;
     workDir: string;
+    verifier: pg.PoolClient;
     onStep: TierPassOptions['onStep'];
   },
 ): Promise<TieredDay> {
   const { name, day } = args.partition;
+  const started = performance.now();
   const client = await deps.pool.connect();
   try {
     // Freeze (a row trigger, since rows arrive routed through the parent): from here on, writes into this day fail fast (TM001) and are retried.
@@ -240,9 +268,11 @@ async function tierPartition(
     await args.onStep?.('frozen', { day });
 
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // Tenants with rows in this day, through the primary key (tenant_id leads it).
+    // Tenants with rows in this day: one probe each that stops at the first row (an
+    // EXISTS semi-join may hash the whole partition instead: 1.2 s for 5M rows).
     const { rows } = await client.query<{ tenant_id: string }>(
-      `SELECT t.id AS tenant_id FROM tenants t WHERE EXISTS (SELECT 1 FROM ${name} o WHERE o.tenant_id = t.id)`,
+      `SELECT t.id AS tenant_id FROM tenants t
+         CROSS JOIN LATERAL (SELECT FROM ${name} o WHERE o.tenant_id = t.id LIMIT 1) present`,
     );
     const files = await copyTenants(
       deps,
@@ -260,7 +290,8 @@ async function tierPartition(
     await client.query('COMMIT');
     await args.onStep?.('committed', { day });
     const rowsMoved = files.reduce((n, f) => n + f.rowCount, 0);
-    deps.log.info({ day, rows: rowsMoved, files: files.length }, 'partition tiered');
+    const ms = Math.round(performance.now() - started);
+    deps.log.info({ day, rows: rowsMoved, files: files.length, ms }, 'partition tiered');
     return { day, source: 'partition', rows: rowsMoved, files: files.length };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -279,13 +310,14 @@ async function copyTenants(
     day: string;
     passId: number;
     workDir: string;
+    verifier: pg.PoolClient;
     onStep: TierPassOptions['onStep'];
   },
   tenantIds: string[],
 ): Promise<CopiedFile[]> {
   const files: CopiedFile[] = [];
   for (const tenantId of tenantIds) {
-    files.push(await copyTenantDay(deps, client, { ...args, tenantId }));
+    files.push(await copyTenantDay(deps, client, args.verifier, { ...args, tenantId }));
     await args.onStep?.('written', { day: args.day, tenantId });
   }
   return files;
@@ -301,7 +333,13 @@ async function advanceWatermark(db: pg.Pool | pg.PoolClient, day: string): Promi
 
 async function tierLateRows(
   deps: TierPassDeps,
-  args: { passId: number; day: string; workDir: string; onStep: TierPassOptions['onStep'] },
+  args: {
+    passId: number;
+    day: string;
+    workDir: string;
+    verifier: pg.PoolClient;
+    onStep: TierPassOptions['onStep'];
+  },
 ): Promise<TieredDay> {
   const { day } = args;
   const client = await deps.pool.connect();

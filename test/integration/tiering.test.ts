@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/logger.ts';
-import type { ColdEngine } from '../../cold/engine.ts';
+import type { ColdEngine, ColdFile } from '../../cold/engine.ts';
+import { defineAttributes } from '../../hot/admin.ts';
 import { listPartitions, addUtcDays, utcDay } from '../../hot/partitions.ts';
 import { runTierPass, type TierPassDeps, type TierStep } from '../../tiering/tierPass.ts';
 import { createTenantDataset, insertRows, type Dataset } from '../support/fixtures.ts';
@@ -231,4 +232,61 @@ describe(`tiering after a fault at a step boundary (${ENGINE_UNDER_TEST})`, () =
       }
     },
   );
+});
+
+describe(`tiering string values (${ENGINE_UNDER_TEST})`, () => {
+  it('keeps every string byte for byte through the move, empty strings and CSV specials included', async () => {
+    const f = await setUp(31);
+    try {
+      const ny = f.datasets[0]!;
+      const pool = f.db.dbs.operator;
+      const attributeKey = (
+        await defineAttributes(pool, 'ny', [{ name: 'note', type: 'string' }])
+      ).get('note')!;
+      const values = [
+        'plain',
+        'a,b',
+        'say "hi"',
+        'two\nlines',
+        'cr\r\nlf',
+        'tab\there',
+        '',
+        ' ',
+        '\\N',
+        'NULL',
+        'ünïcødé ✓',
+      ];
+      ny.attributes.set('note', attributeKey);
+      const entityKey = ny.entityKeys.get('e-000')!;
+      const dayStart = Date.parse(`${addUtcDays(utcDay(NOW), -10)}T00:00:00Z`);
+      await insertRows(
+        pool,
+        ny,
+        values.map((value, i) => ({
+          tenantId: 'ny',
+          attributeKey,
+          entityKey,
+          tsMs: dayStart + i * 60_000,
+          value,
+        })),
+      );
+      expect((await runTierPass(f.deps, { nowMs: NOW })).status).toBe('done');
+      const { rows: files } = await pool.query<ColdFile>(
+        `SELECT tenant_id AS "tenantId", to_char(day, 'YYYY-MM-DD') AS day, path, row_count AS "rowCount"
+           FROM cold_files WHERE tenant_id = 'ny'`,
+      );
+      const counts = await f.engine.valueCounts(files, {
+        tenantId: 'ny',
+        attributeKey,
+        entityKeys: [entityKey],
+        fromMs: dayStart,
+        toMs: dayStart + DAY,
+      });
+      expect(counts.map((c) => [c.value, c.count]).sort()).toEqual(
+        values.map((v) => [v, 1]).sort(),
+      );
+    } finally {
+      await f.close();
+    }
+  });
 });
