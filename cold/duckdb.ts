@@ -53,7 +53,7 @@ const FINGERPRINT_SELECT = `
     coalesce(sum(entity_key), 0)::VARCHAR,
     coalesce(sum(attribute_key), 0)::VARCHAR,
     coalesce(sum(epoch_us(ts)), 0)::VARCHAR,
-    coalesce(sum(floor(least(greatest(num, -1e15), 1e15) * 1000)::HUGEINT), 0)::VARCHAR,
+    coalesce(sum(floor(least(greatest(num, -1e15), 1e15) * 1000)::HUGEINT) FILTER (WHERE num IS NOT NULL), 0)::VARCHAR,
     coalesce(sum(strlen(str)), 0)::VARCHAR,
     count(str)::VARCHAR,
     count(*) FILTER (WHERE bool)::VARCHAR) AS checksum`;

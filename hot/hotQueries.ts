@@ -191,7 +191,8 @@ export const dayMicrosSql = (dayStartMs: number): string =>
  * FINGERPRINT_SELECT exactly. Each term is an integer sum: the timestamp term is the sum
  * of epoch µs, computed as the sum of µs since the day's start plus rows × the start;
  * |num * 1000| <= 1e18 fits bigint, and a bigint sum is exact and four times cheaper
- * than summing numerics. Non-null strings are counted apart from their bytes, so an
+ * than summing numerics (rows without a number are skipped explicitly: PostgreSQL's and
+ * DuckDB's greatest() ignore a NULL, Trino's returns NULL). Non-null strings are counted apart from their bytes, so an
  * empty string that came back as NULL would not pass.
  */
 export async function hotDayFingerprint(
@@ -206,7 +207,7 @@ export async function hotDayFingerprint(
               coalesce(sum(entity_key), 0)::text,
               coalesce(sum(attribute_key), 0)::text,
               (coalesce(sum(${dayMicrosSql(dayStartMs)}), 0) + count(*)::numeric * ${dayStartMs * 1000})::text,
-              coalesce(sum(floor(least(greatest(num, -1e15), 1e15) * 1000)::bigint), 0)::text,
+              coalesce(sum(floor(least(greatest(num, -1e15), 1e15) * 1000)::bigint) FILTER (WHERE num IS NOT NULL), 0)::text,
               coalesce(sum(octet_length(str)), 0)::text,
               count(str)::text,
               count(*) FILTER (WHERE bool)::text) AS checksum
