@@ -60,7 +60,7 @@ export async function copyTenantDay(
     [sourceTable],
   );
   const { snapshot, blocks } = rows[0]!;
-  const parts = await extractParts(deps, args, blocks);
+  const parts = extractParts(deps, args, blocks);
   const started = performance.now();
   const ms = { extract: 0, fingerprint: 0, write: 0 };
   const columns = OBSERVATION_EXTRACT_COLUMNS.map((c) =>
@@ -121,11 +121,11 @@ interface ExtractPart {
 }
 
 /** No parts for engines that read the hot table themselves, else one per session. */
-async function extractParts(
+function extractParts(
   deps: TierPassDeps,
   args: { day: string; tenantId: string; workDir: string },
   blocks: number,
-): Promise<ExtractPart[]> {
+): ExtractPart[] {
   if (deps.engine.readsFrom !== 'extract') return [];
   const file = (i: number): string =>
     path.join(args.workDir, `${args.tenantId}-${args.day}-${i}.csv`);
