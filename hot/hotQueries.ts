@@ -188,12 +188,14 @@ export const dayMicrosSql = (dayStartMs: number): string =>
 
 /**
  * Fingerprint of one UTC day's rows in a hot table; must equal the cold engines'
- * FINGERPRINT_SELECT exactly. Each term is an integer sum: the timestamp term is the sum
- * of epoch µs, computed as the sum of µs since the day's start plus rows × the start;
- * |num * 1000| <= 1e18 fits bigint, and a bigint sum is exact and four times cheaper
- * than summing numerics (rows without a number are skipped explicitly: PostgreSQL's and
- * DuckDB's greatest() ignore a NULL, Trino's returns NULL). Non-null strings are counted apart from their bytes, so an
- * empty string that came back as NULL would not pass.
+ * FINGERPRINT_SELECT exactly. Each term is an integer sum:
+ * - the timestamp term is the sum of epoch µs, computed as the sum of µs since the day's
+ *   start plus rows × the start;
+ * - |num * 1000| <= 1e18 fits bigint, and a bigint sum is exact and four times cheaper
+ *   than summing numerics; rows without a number are skipped explicitly (PostgreSQL's
+ *   and DuckDB's greatest() ignore a NULL, Trino's returns NULL);
+ * - non-null strings are counted apart from their bytes, so an empty string that came
+ *   back as NULL does not pass.
  */
 export async function hotDayFingerprint(
   client: pg.PoolClient,
