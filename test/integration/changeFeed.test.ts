@@ -2,6 +2,7 @@
 // change an answer moves its tenant's version (and only that tenant's, unless it may
 // touch every tenant), a rolled-back write moves nothing, a write is seen as soon as
 // it has committed, and a feed that lost its session moves every version once back.
+// Day versions (the OLAP warm cache's keys) move only for rows inserted into their day.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/logger.ts';
 import { addTenant, defineAttributes, upsertEntities } from '../../hot/admin.ts';
@@ -75,6 +76,58 @@ describe('the change feed', () => {
       const after = await versions();
       expect(after.a, sql).not.toBe(before.a);
       expect(after.b, sql).not.toBe(before.b);
+    }
+  });
+
+  it("moves a day's version only for rows inserted into that UTC day, and every day for other writes", async () => {
+    const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`);
+    const snapshot = async () => {
+      const v = (await feed.dayVersions('a'))!;
+      expect(v).not.toBeNull();
+      const one = (iso: string) => v.of(day(iso), day(iso) + 86_400_000);
+      return {
+        d1: one('2026-11-01'),
+        d2: one('2026-11-02'),
+        both: v.of(day('2026-11-01'), day('2026-11-03')),
+      };
+    };
+    const insertAt = (tenant: string, iso: string) =>
+      db.dbs.operator.query(
+        `INSERT INTO observations (tenant_id, attribute_key, entity_key, ts, num)
+         SELECT $1, a.attribute_key, e.entity_key, $2, 1
+           FROM attributes a JOIN entities e USING (tenant_id)
+          WHERE a.tenant_id = $1 AND a.name = 'v' AND e.id = 'e1'`,
+        [tenant, new Date(iso)],
+      );
+
+    // The last millisecond of 1 November (UTC) is that day's, not the next one's.
+    let before = await snapshot();
+    await insertAt('a', '2026-11-01T23:59:59.999Z');
+    let after = await snapshot();
+    expect(after.d1).not.toBe(before.d1);
+    expect(after.d2).toBe(before.d2);
+    expect(after.both).not.toBe(before.both);
+
+    before = after;
+    await insertAt('a', '2026-11-02T00:00:00Z');
+    await insertAt('b', '2026-11-01T12:00:00Z'); // another tenant's rows: not ours
+    after = await snapshot();
+    expect(after.d1).toBe(before.d1);
+    expect(after.d2).not.toBe(before.d2);
+
+    // Writes that may touch any day: the tenant's registry, and deletions (every tenant).
+    for (const write of [
+      () => upsertEntities(db.dbs.operator, 'a', [{ id: 'e2', kind: 'pump' }]),
+      () =>
+        db.dbs.operator.query(
+          `DELETE FROM observations WHERE tenant_id = 'b' AND ts < '2000-01-01'`,
+        ),
+    ]) {
+      before = await snapshot();
+      await write();
+      after = await snapshot();
+      expect(after.d1).not.toBe(before.d1);
+      expect(after.d2).not.toBe(before.d2);
     }
   });
 
