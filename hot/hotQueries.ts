@@ -102,34 +102,48 @@ const toKeyedPartial = (r: PartialRow): KeyedPartial => ({
 });
 
 /**
- * The warm tier's side: rollup slots inside `slots` (whole slots of the query's range
- * that the rollups hold completely), bucketed like rows. A slot never straddles a
- * bucket, so the partials equal those of the rows they roll up.
+ * The warm tier's side: rollup slots inside `ranges` (whole slots of the query's range
+ * that the rollups hold completely), bucketed like rows and kept apart per UTC day
+ * (start in ms → partials) so that the router can cache a day's partials on its own. A
+ * slot never straddles a bucket nor a UTC day, so the partials equal those of the rows
+ * they roll up; a bucket that spans days has one partial per day, merged later.
  */
 export async function warmSeriesPartials(
   client: pg.PoolClient,
   query: SeriesQuery,
-  slots: TimeRange,
-): Promise<KeyedPartial[]> {
-  if (query.entityKeys.length === 0) return [];
+  ranges: TimeRange[],
+): Promise<Map<number, KeyedPartial[]>> {
+  const byDay = new Map<number, KeyedPartial[]>();
+  if (query.entityKeys.length === 0 || ranges.length === 0) return byDay;
   const slotUs = `(extract(epoch FROM slot) * 1000000)::bigint`;
-  const { rows } = await client.query<PartialRow>(
+  // The hull bounds the index scan; the ranges inside it pick the slots.
+  const { rows } = await client.query<PartialRow & { day: number }>(
     `SELECT entity_key, ${bucketExpr(query.bucket, query.offsets, slotUs)} AS bucket_key,
+            (div(extract(epoch FROM slot)::bigint, 86400) * 86400000)::float8 AS day,
             sum(count)::float8 AS c, sum(sum) AS s, min(min) AS mn, max(max) AS mx,
             sum(sum_squares) AS ss
        FROM observation_rollups
       WHERE tenant_id = $1 AND attribute_key = $2 AND entity_key = ANY($3::bigint[])
         AND slot >= $4 AND slot < $5
-      GROUP BY 1, 2`,
+        AND EXISTS (SELECT 1 FROM unnest($6::timestamptz[], $7::timestamptz[]) r(f, t)
+                     WHERE slot >= r.f AND slot < r.t)
+      GROUP BY 1, 2, 3`,
     [
       query.tenantId,
       query.attributeKey,
       query.entityKeys,
-      new Date(slots.fromMs),
-      new Date(slots.toMs),
+      new Date(Math.min(...ranges.map((r) => r.fromMs))),
+      new Date(Math.max(...ranges.map((r) => r.toMs))),
+      ranges.map((r) => new Date(r.fromMs)),
+      ranges.map((r) => new Date(r.toMs)),
     ],
   );
-  return rows.map(toKeyedPartial);
+  for (const r of rows) {
+    const partials = byDay.get(r.day);
+    if (partials) partials.push(toKeyedPartial(r));
+    else byDay.set(r.day, [toKeyedPartial(r)]);
+  }
+  return byDay;
 }
 
 export async function hotSeriesPartials(

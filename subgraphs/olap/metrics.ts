@@ -10,6 +10,12 @@ export class OlapMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly warmCacheLookups = new Counter({
+    name: 'tidemark_warm_cache_lookups_total',
+    help: 'Warm-partials cache lookups of whole past days, by result (hit: no rollups read for that day).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly coldReads = new Histogram({
     name: 'tidemark_cold_read_duration_seconds',
     help: 'Cold engine reads by engine and outcome (ok, timeout, abandoned, failed).',

@@ -22,15 +22,17 @@ export async function startOlapSubgraph(
 ): Promise<RunningServer> {
   const schema = await buildOlapSchema();
   const metrics = new OlapMetrics();
+  // The tenants' data versions that the gateway's response cache keys answers by, and
+  // the day versions that the router's warm cache keys past days by.
+  const feed = new ChangeFeed(dbs.appUrl, log.child({ part: 'changeFeed' }));
+  await feed.start();
   const router = new TierRouter(
     dbs.app,
     engine,
     { maxPoints: config.MAX_SERIES_POINTS, engineTimeoutMs: config.ENGINE_TIMEOUT_MS },
     metrics,
+    feed,
   );
-  // The tenants' data versions that the gateway's response cache keys answers by.
-  const feed = new ChangeFeed(dbs.appUrl, log.child({ part: 'changeFeed' }));
-  await feed.start();
   return startSubgraphServer({
     name: 'olap',
     schema,

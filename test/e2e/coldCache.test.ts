@@ -1,6 +1,8 @@
 // A dashboard whose range moved only through hot time does not touch the cold engine
-// (the cold days' partials are cached); late rows are counted at once (hot), and once
-// tiered into a new file they are read from cold, exactly once.
+// (the cold days' partials are cached) nor re-read the rollups of whole past warm days
+// (cached under day versions); rows inserted into a past day are counted at once (only
+// that day's rollups are read again), and once tiered into a new file they are read
+// from cold, exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTierPass } from '../../tiering/tierPass.ts';
 import { createTenantDataset, insertRows, type Dataset } from '../support/fixtures.ts';
@@ -10,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/testDatabase.t
 const NOW = Date.parse('2026-11-20T12:00:00Z');
 const DAY = 86_400_000;
 
-describe('the cold-partials cache', () => {
+describe('the partials caches', () => {
   let db: TestDatabase;
   let stack: Stack;
   let dataset: Dataset;
@@ -65,6 +67,8 @@ describe('the cold-partials cache', () => {
     return {
       hit: value('tidemark_cold_cache_lookups_total{result="hit"}'),
       miss: value('tidemark_cold_cache_lookups_total{result="miss"}'),
+      warmHit: value('tidemark_warm_cache_lookups_total{result="hit"}'),
+      warmMiss: value('tidemark_warm_cache_lookups_total{result="miss"}'),
       reads: value(`tidemark_cold_read_duration_seconds_count{engine="${engine}",outcome="ok"}`),
     };
   };
@@ -84,6 +88,29 @@ describe('the cold-partials cache', () => {
     expect(metricsAfter.miss - metricsBefore.miss).toBe(1);
     expect(metricsAfter.hit - metricsBefore.hit).toBe(2);
     expect(metricsAfter.reads - metricsBefore.reads).toBe(1);
+    // Warm: rollups start 30 days (the warm window) before NOW, on 21 October at noon;
+    // the whole UTC days from 22 October to 19 November are cached, the first read
+    // misses them all and the two later ones hit them all.
+    const wholeWarmDays = (Date.parse('2026-11-20') - Date.parse('2026-10-22')) / DAY;
+    expect(metricsAfter.warmMiss - metricsBefore.warmMiss).toBe(wholeWarmDays);
+    expect(metricsAfter.warmHit - metricsBefore.warmHit).toBe(2 * wholeWarmDays);
+  });
+
+  it('counts rows inserted into a past warm day at once, re-reading only that day', async () => {
+    const before = await olapMetrics();
+    await insertRows(db.dbs.operator, dataset, [
+      {
+        tenantId: 'cache',
+        attributeKey: dataset.attributeKey,
+        entityKey: dataset.entityKeys.get('e-002')!,
+        tsMs: NOW - 3 * DAY + 1234,
+        value: 41.5,
+      },
+    ]);
+    expect(await dashboard(NOW - 10_800_000)).toBe(expected(NOW - 10_800_000));
+    const after = await olapMetrics();
+    expect(after.warmMiss - before.warmMiss).toBe(1);
+    expect(after.warmHit - before.warmHit).toBe(28);
   });
 
   it('counts a late row at once, and exactly once after it is tiered into a new file', async () => {

@@ -53,7 +53,9 @@ export async function insertRows(
     await client.query('BEGIN');
     await copyObservations(client, rows);
     await client.query(
-      `UPDATE attributes SET has_values = true WHERE tenant_id = $1 AND attribute_key = ANY($2::int[])`,
+      // As ingest does (ingestBatch.ts): only a first value writes the registry row, so
+      // inserted rows move their days' versions, not every day's.
+      `UPDATE attributes SET has_values = true WHERE tenant_id = $1 AND attribute_key = ANY($2::int[]) AND NOT has_values`,
       [dataset.tenantId, [...new Set(rows.map((r) => r.attributeKey))]],
     );
     await client.query(

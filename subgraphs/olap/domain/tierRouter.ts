@@ -26,10 +26,9 @@ import {
   type ColdEngine,
   type KeyedValueCount,
   type SeriesQuery,
+  type TimeRange,
 } from '../../../cold/engine.ts';
-
-import { OlapMetrics } from '../metrics.ts';
-import { ColdPartialsCache, type RangedColdFile } from './coldPartialsCache.ts';
+import type { DayVersions } from '../../../hot/changeFeed.ts';
 import { withTenant } from '../../../hot/database.ts';
 import {
   hotHistogram,
@@ -37,6 +36,8 @@ import {
   hotValueCounts,
   warmSeriesPartials,
 } from '../../../hot/hotQueries.ts';
+import { OlapMetrics } from '../metrics.ts';
+import { clampToFiles, PartialsCache, queryKey, type RangedColdFile } from './partialsCache.ts';
 
 export type Tier = 'HOT' | 'WARM' | 'COLD';
 
@@ -147,16 +148,26 @@ const tiersOf = (snapshot: { coldFiles: unknown[]; query: SeriesQuery }): Tier[]
   'HOT',
 ];
 
+const DAY_MS = 86_400_000;
+
 export class TierRouter {
+  private readonly coldCache: PartialsCache;
+  private readonly warmCache: PartialsCache;
+
+  /**
+   * `feed` (the change feed's day versions) lets warm partials of whole past days be
+   * cached; without it every request reads all its rollups.
+   */
   constructor(
     private readonly pool: pg.Pool,
     private readonly engine: ColdEngine,
     private readonly limits: RouterLimits,
     private readonly metrics = new OlapMetrics(),
-    private readonly cache = new ColdPartialsCache((result) =>
-      metrics.coldCacheLookups.inc({ result }),
-    ),
-  ) {}
+    private readonly feed?: { dayVersions(tenantId: string): Promise<DayVersions | null> },
+  ) {
+    this.coldCache = new PartialsCache((result) => metrics.coldCacheLookups.inc({ result }));
+    this.warmCache = new PartialsCache((result) => metrics.warmCacheLookups.inc({ result }));
+  }
 
   /** Checks a range before any engine runs. */
   validateRange(args: RangeArgs): void {
@@ -556,6 +567,52 @@ export class TierRouter {
   }
 
   /**
+   * The warm tier's partials over `slots`. With day versions, each whole UTC day before
+   * the one holding the range's end is looked up in the warm cache under its version,
+   * which moves when rows are inserted into that day (late rows included), so a
+   * dashboard whose `to` moves re-reads only its first partial day, its last day and
+   * the days that were written to, in one query; the whole days it read are cached.
+   */
+  private async warmPartials(
+    c: pg.PoolClient,
+    query: SeriesQuery,
+    slots: TimeRange,
+    versions: DayVersions | null,
+  ): Promise<KeyedPartial[]> {
+    const lastDay = Math.floor((slots.toMs - 1) / DAY_MS) * DAY_MS;
+    const firstWholeDay = Math.ceil(slots.fromMs / DAY_MS) * DAY_MS;
+    if (!versions || firstWholeDay >= lastDay) {
+      return [...(await warmSeriesPartials(c, query, [slots])).values()].flat();
+    }
+    const toRead: TimeRange[] = [];
+    const read = (fromMs: number, toMs: number): void => {
+      const last = toRead.at(-1);
+      if (last?.toMs === fromMs) last.toMs = toMs;
+      else if (toMs > fromMs) toRead.push({ fromMs, toMs });
+    };
+    const found: KeyedPartial[][] = [];
+    const missed = new Map<number, unknown[]>();
+    const keyQuery = { ...query, exclude: undefined };
+    read(slots.fromMs, firstWholeDay);
+    for (let day = firstWholeDay; day < lastDay; day += DAY_MS) {
+      const key = [
+        ...queryKey(keyQuery, { fromMs: day, toMs: day + DAY_MS }),
+        versions.of(day, day + DAY_MS),
+      ];
+      const partials = this.warmCache.lookup(key);
+      if (partials) found.push(partials);
+      else {
+        missed.set(day, key);
+        read(day, day + DAY_MS);
+      }
+    }
+    read(lastDay, slots.toMs);
+    const byDay = await warmSeriesPartials(c, query, toRead);
+    for (const [day, key] of missed) this.warmCache.store(key, byDay.get(day) ?? []);
+    return [...found, ...byDay.values()].flat();
+  }
+
+  /**
    * Reads the snapshot (tenant, attribute, entities, manifest, hot partials) and the cold
    * partials, and merges them per entity and engine bucket key, exactly.
    */
@@ -570,6 +627,8 @@ export class TierRouter {
     byEntity: Map<number, Map<number, Partial>>;
     tiers: Tier[];
   }> {
+    // Before the snapshot: the rows it reads hold every write these versions count.
+    const versions = this.feed ? await this.feed.dayVersions(tenantId) : null;
     const snapshot = await this.snapshot(
       tenantId,
       entities,
@@ -578,15 +637,13 @@ export class TierRouter {
       ['number'],
       async (c, query) => ({
         raw: await hotSeriesPartials(c, query),
-        warm: query.exclude ? await warmSeriesPartials(c, query, query.exclude) : [],
+        warm: query.exclude ? await this.warmPartials(c, query, query.exclude, versions) : [],
       }),
       { rollups: true },
     );
     let cold: KeyedPartial[] = [];
     const clamped =
-      snapshot.coldFiles.length > 0
-        ? ColdPartialsCache.clamp(snapshot.coldFiles, snapshot.query)
-        : null;
+      snapshot.coldFiles.length > 0 ? clampToFiles(snapshot.coldFiles, snapshot.query) : null;
     if (clamped && clamped.toMs > clamped.fromMs) {
       const coldQuery: SeriesQuery = {
         ...snapshot.query,
@@ -595,7 +652,8 @@ export class TierRouter {
         exclude: clamped.exclude,
         offsets: offsetTimeline(snapshot.query.timeZone, clamped.fromMs, clamped.toMs),
       };
-      cold = await this.cache.get(snapshot.coldFiles, coldQuery, () =>
+      const paths = snapshot.coldFiles.map((f) => f.path).sort();
+      cold = await this.coldCache.get([...queryKey(coldQuery, coldQuery), paths], () =>
         this.coldRead(
           (stop) => this.engine.seriesPartials(snapshot.coldFiles, coldQuery, stop),
           signal,
