@@ -745,6 +745,41 @@ describe.each(SCENARIOS)(
         expect(points.filter((p) => !p.filled).every((p) => p.count > 0)).toBe(true);
       });
 
+    if (sc.name === 'autumn 2026')
+      it('answers `columns` with the same buckets as `points`, percentiles and fill included', async () => {
+        const token = await stack.token('newyork');
+        const fields = 'start localStart count sum avg min max stddev p50 p90 p99 filled';
+        const ask = async (selection: string) => {
+          const res = await stack.query<{
+            entities: { nodes: { id: string; series: Record<string, unknown> }[] };
+          }>(
+            token,
+            `query($from: DateTimeISO!, $to: DateTimeISO!) { entities(first: 3) { nodes { id
+               series(attribute: "value", from: $from, to: $to, bucket: DAY, fill: NULL) { ${selection} } } } }`,
+            { from: '2026-10-20T00:00:00Z', to: new Date(NOW + 2 * DAY).toISOString() },
+          );
+          expect(res.body.errors).toBeUndefined();
+          return res.body.data!.entities.nodes;
+        };
+        // Separate requests: selecting percentiles under `columns` alone must read sketches.
+        const byPoints = await ask(`points { ${fields} }`);
+        const byColumns = await ask(`columns { ${fields} }`);
+        expect(byColumns.map((n) => n.id)).toEqual(byPoints.map((n) => n.id));
+        byPoints.forEach((node, i) => {
+          const points = node.series.points as Record<string, unknown>[];
+          const columns = byColumns[i]!.series.columns as Record<string, unknown[]>;
+          expect(points.some((p) => p.filled)).toBe(true);
+          expect(points.some((p) => p.p50 !== null)).toBe(true);
+          for (const field of fields.split(' ')) {
+            const want = points.map((p) => p[field]);
+            // Floats may differ in the last digits between two reads (summation order).
+            const close = (v: unknown) =>
+              typeof v === 'number' && !Number.isInteger(v) ? expect.closeTo(v, 9) : v;
+            expect(columns[field], field).toEqual(want.map(close));
+          }
+        });
+      });
+
     it('aligns New York days to local midnight, with 23- and 25-hour days at DST changes', async () => {
       const token = await stack.token('newyork');
       const res = await stack.query<{ entities: { nodes: { series: { points: Point[] } }[] } }>(

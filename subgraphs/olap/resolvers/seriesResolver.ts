@@ -4,7 +4,7 @@ import { GraphQLISODateTime } from 'type-graphql';
 import { Bucket } from '../../../core/buckets.ts';
 import type { OlapContext } from '../context.ts';
 import { Fill, fillPoints } from '../domain/fill.ts';
-import { Entity, Series, type Tier } from '../types/series.ts';
+import { Entity, Series, SeriesColumns, type Tier } from '../types/series.ts';
 import { PERCENTILE_FIELDS, selectsAny } from './selection.ts';
 
 @Resolver(() => Entity)
@@ -26,14 +26,18 @@ export class SeriesResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<Series | null> {
     const range = { fromMs: from.getTime(), toMs: to.getTime() };
-    const percentiles = selectsAny(info, PERCENTILE_FIELDS, ['points']);
+    const percentiles =
+      selectsAny(info, PERCENTILE_FIELDS, ['points']) ||
+      selectsAny(info, PERCENTILE_FIELDS, ['columns']);
     const result = await ctx
       .seriesLoader({ attribute, ...range, bucket, percentiles })
       .load(entity.id);
     if (!result) return null;
+    const points = fillPoints(result.points, { ...range, bucket, timeZone: result.timeZone }, fill);
     return {
       ...result,
-      points: fillPoints(result.points, { ...range, bucket, timeZone: result.timeZone }, fill),
+      points,
+      columns: new SeriesColumns(points),
       tiers: result.tiers as Tier[],
     };
   }

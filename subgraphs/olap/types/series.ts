@@ -88,6 +88,84 @@ export class SeriesPoint {
   filled!: boolean;
 }
 
+/**
+ * The buckets of `points` as one list per aggregate. A 9,000-point dashboard selects
+ * 45,000 leaf fields as objects; as columns it is 5 lists, which the subgraph, the
+ * gateway and the client each walk several times faster (see bench/RESULTS.md).
+ * Only the lists a client selects are built.
+ */
+@ObjectType({
+  description:
+    'The buckets of `points`, one list per aggregate: element i of every list is bucket i. ' +
+    'The same values as `points`, cheaper to produce, send and read for long series.',
+})
+export class SeriesColumns {
+  constructor(private readonly points: readonly SeriesPoint[]) {}
+
+  @Field(() => [GraphQLISODateTime], { description: 'Bucket starts as UTC instants.' })
+  get start(): Date[] {
+    return this.points.map((p) => p.start);
+  }
+
+  @Field(() => [String], { description: 'Bucket starts in the tenant’s time zone, with offset.' })
+  get localStart(): string[] {
+    return this.points.map((p) => p.localStart);
+  }
+
+  @Field(() => [Int])
+  get count(): number[] {
+    return this.points.map((p) => p.count);
+  }
+
+  @Field(() => [Float])
+  get sum(): number[] {
+    return this.points.map((p) => p.sum);
+  }
+
+  @Field(() => [Float], { nullable: 'items', description: 'Null only in a NULL-filled bucket.' })
+  get avg(): (number | null)[] {
+    return this.points.map((p) => p.avg);
+  }
+
+  @Field(() => [Float], { nullable: 'items', description: 'Null only in a NULL-filled bucket.' })
+  get min(): (number | null)[] {
+    return this.points.map((p) => p.min);
+  }
+
+  @Field(() => [Float], { nullable: 'items', description: 'Null only in a NULL-filled bucket.' })
+  get max(): (number | null)[] {
+    return this.points.map((p) => p.max);
+  }
+
+  @Field(() => [Float], {
+    nullable: 'items',
+    description: 'Sample standard deviations; null below two values.',
+  })
+  get stddev(): (number | null)[] {
+    return this.points.map((p) => p.stddev);
+  }
+
+  @Field(() => [Float], { nullable: 'items', description: PERCENTILE_DOC('Medians') })
+  get p50(): (number | null)[] {
+    return this.points.map((p) => p.p50);
+  }
+
+  @Field(() => [Float], { nullable: 'items', description: PERCENTILE_DOC('90th percentiles') })
+  get p90(): (number | null)[] {
+    return this.points.map((p) => p.p90);
+  }
+
+  @Field(() => [Float], { nullable: 'items', description: PERCENTILE_DOC('99th percentiles') })
+  get p99(): (number | null)[] {
+    return this.points.map((p) => p.p99);
+  }
+
+  @Field(() => [Boolean], { description: 'True for buckets without rows that `fill` added.' })
+  get filled(): boolean[] {
+    return this.points.map((p) => p.filled);
+  }
+}
+
 @ObjectType({ description: 'A time series of one numeric attribute of one entity.' })
 export class Series {
   @Field(() => String)
@@ -103,6 +181,11 @@ export class Series {
     description: 'Buckets with rows, oldest first (and empty ones too, as `fill` says).',
   })
   points!: SeriesPoint[];
+
+  @Field(() => SeriesColumns, {
+    description: 'The same buckets as `points`, as one list per aggregate.',
+  })
+  columns!: SeriesColumns;
 
   @Field(() => [Tier], { description: 'Tiers that served this series.' })
   tiers!: Tier[];
