@@ -98,6 +98,19 @@ interface Run {
   smallCachedP50: number;
   directP95: Record<Shape, number>;
   gatewayP95: Record<Shape, number>;
+  /** Warm-cache lookups of whole past days during the warm runs, from the OLAP /metrics. */
+  warmCache: { hits: number; lookups: number };
+}
+
+/** The OLAP subgraph's warm-cache counters, as Prometheus scrapes them. */
+async function warmCacheCounts(olapPort: number): Promise<{ hit: number; miss: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${olapPort}/metrics`)).text();
+  const count = (result: string): number => {
+    const series = `tidemark_warm_cache_lookups_total{result="${result}"} `;
+    const line = text.split('\n').find((l) => l.startsWith(series));
+    return line ? Number(line.slice(series.length)) : 0;
+  };
+  return { hit: count('hit'), miss: count('miss') };
 }
 
 async function load(pool: pg.Pool): Promise<number> {
@@ -247,6 +260,7 @@ async function runOn(server: BenchServer, kind: 'duckdb' | 'trino'): Promise<Run
     const warm = { points: [] as number[], columns: [] as number[] };
     const direct = { points: [] as number[], columns: [] as number[] };
     let to = NOW;
+    const cacheBefore = await warmCacheCounts(ports.olap);
     for (let i = 1; i <= WARM_RUNS; i++) {
       for (const shape of ['points', 'columns'] as const) {
         const viaGateway = { query: gatewayQuery(shape), variables: variables(FROM_MS, --to) };
@@ -264,6 +278,8 @@ async function runOn(server: BenchServer, kind: 'duckdb' | 'trino'): Promise<Run
         direct[shape].push((await post(olap, { [CONTEXT_HEADER]: context }, straight)).parsedMs);
       }
     }
+    const cacheAfter = await warmCacheCounts(ports.olap);
+    const hits = cacheAfter.hit - cacheBefore.hit;
     const each = (times: Record<Shape, number[]>, p: number): Record<Shape, number> => ({
       points: pct(times.points, p),
       columns: pct(times.columns, p),
@@ -278,6 +294,7 @@ async function runOn(server: BenchServer, kind: 'duckdb' | 'trino'): Promise<Run
       smallCachedP50: smallCached.parsedP50,
       directP95: each(direct, 95),
       gatewayP95: each(warm, 95),
+      warmCache: { hits, lookups: hits + cacheAfter.miss - cacheBefore.miss },
     };
   } finally {
     await stopChildren(children);
@@ -321,6 +338,10 @@ async function main(): Promise<void> {
           row(
             `through the gateway, warm (past days' partials cached, answer computed: \`to\` moves 1 ms each time), \`points\` shape, p50 of ${WARM_RUNS}`,
             (r) => `${r.warmP50.points.toFixed(1)} ms`,
+          ),
+          row(
+            `warm cache of whole past days' rollup partials during the warm runs: hits / lookups`,
+            (r) => `${r.warmCache.hits} / ${r.warmCache.lookups}`,
           ),
           row(
             `the same, \`columns\` shape (one list per aggregate), p50 of ${WARM_RUNS}`,

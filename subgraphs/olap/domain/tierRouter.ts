@@ -240,7 +240,8 @@ export class TierRouter {
       signal,
     );
     const { timeZone } = snapshot.query;
-    // Every entity has (mostly) the same buckets: convert each key once per request.
+    // Every entity has (mostly) the same buckets: convert each key and format each
+    // start once per request (toLocalIso's own cache costs a string key per call).
     const starts = new Map<number, number>();
     const startOf = (bucketKey: number): number => {
       let start = starts.get(bucketKey);
@@ -249,6 +250,15 @@ export class TierRouter {
         starts.set(bucketKey, start);
       }
       return start;
+    };
+    const locals = new Map<number, string>();
+    const localOf = (start: number): string => {
+      let local = locals.get(start);
+      if (local === undefined) {
+        local = toLocalIso(start, timeZone);
+        locals.set(start, local);
+      }
+      return local;
     };
     return entityIds.map((id) => {
       const key = snapshot.entityKeys.get(id);
@@ -263,7 +273,7 @@ export class TierRouter {
         .map(([start, partial]): SeriesPoint => {
           const point = summarize(partial) as SeriesPoint;
           point.start = new Date(start);
-          point.localStart = toLocalIso(start, timeZone);
+          point.localStart = localOf(start);
           point.filled = false;
           return point;
         });
