@@ -171,7 +171,6 @@ export async function serveChild(
   throw new Error(`${service} did not start`);
 }
 
-/** Stops service children and waits until they are gone (before their database is). */
 /**
  * Stops services last-started first, each after the previous has exited: the gateway
  * flushes its audit batches to the OLTP subgraph while that is still up.
