@@ -2,7 +2,7 @@
 // entity kind. All come from the tier router's exact per-entity totals over [from, to).
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, Float, Info, Int, Resolver, Root } from 'type-graphql';
-import { GraphQLISODateTime } from 'type-graphql';
+import { DateTimeISO } from '../../../core/dateTime.ts';
 import { mergePartials, summarize, type Partial } from '../../../core/aggregates.ts';
 import { badInput } from '../../../core/errors.ts';
 import type { OlapContext } from '../context.ts';
@@ -109,9 +109,9 @@ export class EntitySummaryResolver {
   async summary(
     @Root() entity: Entity,
     @Arg('attribute', () => String) attribute: string,
-    @Arg('from', () => GraphQLISODateTime, { description: 'Inclusive start (UTC instant).' })
+    @Arg('from', () => DateTimeISO, { description: 'Inclusive start (UTC instant).' })
     from: Date,
-    @Arg('to', () => GraphQLISODateTime, { description: 'Exclusive end (UTC instant).' }) to: Date,
+    @Arg('to', () => DateTimeISO, { description: 'Exclusive end (UTC instant).' }) to: Date,
     @Ctx() ctx: OlapContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Summary | null> {
@@ -135,8 +135,8 @@ export class EntityValuesResolver {
   async values(
     @Root() entity: Entity,
     @Arg('attribute', () => String) attribute: string,
-    @Arg('from', () => GraphQLISODateTime) from: Date,
-    @Arg('to', () => GraphQLISODateTime) to: Date,
+    @Arg('from', () => DateTimeISO) from: Date,
+    @Arg('to', () => DateTimeISO) to: Date,
     @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
     @Ctx() ctx: OlapContext,
   ): Promise<ValueCounts | null> {
@@ -173,7 +173,7 @@ export class EntityAnomaliesResolver {
   async anomalies(
     @Root() entity: Entity,
     @Arg('attribute', () => String) attribute: string,
-    @Arg('at', () => GraphQLISODateTime, {
+    @Arg('at', () => DateTimeISO, {
       nullable: true,
       description: 'End of the recent window (exclusive); now when omitted.',
     })
@@ -207,8 +207,8 @@ export class TenantAggregatesResolver {
   async top(
     @Root() tenant: Tenant,
     @Arg('attribute', () => String) attribute: string,
-    @Arg('from', () => GraphQLISODateTime) from: Date,
-    @Arg('to', () => GraphQLISODateTime) to: Date,
+    @Arg('from', () => DateTimeISO) from: Date,
+    @Arg('to', () => DateTimeISO) to: Date,
     @Arg('by', () => TopBy, { defaultValue: TopBy.AVG }) by: TopBy,
     @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
     @Arg('order', () => SortOrder, { defaultValue: SortOrder.DESC }) order: SortOrder,
@@ -235,8 +235,8 @@ export class TenantAggregatesResolver {
   async breakdown(
     @Root() tenant: Tenant,
     @Arg('attribute', () => String) attribute: string,
-    @Arg('from', () => GraphQLISODateTime) from: Date,
-    @Arg('to', () => GraphQLISODateTime) to: Date,
+    @Arg('from', () => DateTimeISO) from: Date,
+    @Arg('to', () => DateTimeISO) to: Date,
     @Arg('groupBy', () => BreakdownBy, { defaultValue: BreakdownBy.ENTITY_KIND })
     groupBy: BreakdownBy,
     @Arg('groupAttribute', () => String, {
@@ -281,9 +281,9 @@ export class AttributeDistributionResolver {
   })
   async distribution(
     @Root() attribute: Attribute,
-    @Arg('from', () => GraphQLISODateTime, { description: 'Inclusive start (UTC instant).' })
+    @Arg('from', () => DateTimeISO, { description: 'Inclusive start (UTC instant).' })
     from: Date,
-    @Arg('to', () => GraphQLISODateTime, { description: 'Exclusive end (UTC instant).' }) to: Date,
+    @Arg('to', () => DateTimeISO, { description: 'Exclusive end (UTC instant).' }) to: Date,
     @Arg('bins', () => Int, {
       defaultValue: 20,
       description: 'Number of equal-width bins, 1..1000.',

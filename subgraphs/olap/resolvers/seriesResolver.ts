@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, Info, Resolver, Root } from 'type-graphql';
-import { GraphQLISODateTime } from 'type-graphql';
+import { DateTimeISO } from '../../../core/dateTime.ts';
 import { Bucket } from '../../../core/buckets.ts';
 import type { OlapContext } from '../context.ts';
 import { Fill, fillPoints } from '../domain/fill.ts';
@@ -17,9 +17,9 @@ export class SeriesResolver {
   async series(
     @Root() entity: Entity,
     @Arg('attribute', () => String) attribute: string,
-    @Arg('from', () => GraphQLISODateTime, { description: 'Inclusive start (UTC instant).' })
+    @Arg('from', () => DateTimeISO, { description: 'Inclusive start (UTC instant).' })
     from: Date,
-    @Arg('to', () => GraphQLISODateTime, { description: 'Exclusive end (UTC instant).' }) to: Date,
+    @Arg('to', () => DateTimeISO, { description: 'Exclusive end (UTC instant).' }) to: Date,
     @Arg('bucket', () => Bucket) bucket: Bucket,
     @Arg('fill', () => Fill, { defaultValue: Fill.NONE }) fill: Fill,
     @Ctx() ctx: OlapContext,

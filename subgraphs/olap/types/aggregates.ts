@@ -1,5 +1,5 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { GraphQLISODateTime } from 'type-graphql';
+import { DateTimeISO } from '../../../core/dateTime.ts';
 import { Entity, PERCENTILE_DOC, Tier } from './series.ts';
 
 export enum TopBy {
@@ -113,7 +113,7 @@ export class Tenant {
 
 @ObjectType({ description: 'A recent local hour scored against its hour-of-week baseline.' })
 export class AnomalyPoint {
-  @Field(() => GraphQLISODateTime, { description: 'Start of the local hour (UTC instant).' })
+  @Field(() => DateTimeISO, { description: 'Start of the local hour (UTC instant).' })
   start!: Date;
 
   @Field(() => String, { description: 'Start in the tenant’s time zone, with offset.' })

@@ -1,5 +1,5 @@
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { GraphQLISODateTime } from 'type-graphql';
+import { DateTimeISO } from '../../../core/dateTime.ts';
 import { Bucket } from '../../../core/buckets.ts';
 import { SKETCH_RELATIVE_ERROR } from '../../../core/sketch.ts';
 import { Fill } from '../domain/fill.ts';
@@ -48,7 +48,7 @@ registerEnumType(Tier, {
 
 @ObjectType({ description: 'Aggregates of one bucket.' })
 export class SeriesPoint {
-  @Field(() => GraphQLISODateTime, { description: 'Bucket start as a UTC instant.' })
+  @Field(() => DateTimeISO, { description: 'Bucket start as a UTC instant.' })
   start!: Date;
 
   @Field(() => String, { description: 'Bucket start in the tenant’s time zone, with offset.' })
@@ -102,7 +102,7 @@ export class SeriesPoint {
 export class SeriesColumns {
   constructor(private readonly points: readonly SeriesPoint[]) {}
 
-  @Field(() => [GraphQLISODateTime], { description: 'Bucket starts as UTC instants.' })
+  @Field(() => [DateTimeISO], { description: 'Bucket starts as UTC instants.' })
   get start(): Date[] {
     return this.points.map((p) => p.start);
   }

@@ -1,5 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import { GraphQLISODateTime } from 'type-graphql';
+import { DateTimeISO } from '../../../core/dateTime.ts';
 
 @ObjectType({ description: 'What one tier holds for this tenant.' })
 export class TierUsage {
@@ -24,10 +24,10 @@ export class TierPass {
   @Field(() => ID)
   id!: number;
 
-  @Field(() => GraphQLISODateTime)
+  @Field(() => DateTimeISO)
   startedAt!: Date;
 
-  @Field(() => GraphQLISODateTime, { nullable: true })
+  @Field(() => DateTimeISO, { nullable: true })
   finishedAt!: Date | null;
 
   @Field(() => String, { description: 'running, succeeded or failed.' })
@@ -45,7 +45,7 @@ export class TierPass {
 
 @ObjectType({ description: 'Where the tier boundary stands and what each tier holds.' })
 export class TierStatus {
-  @Field(() => GraphQLISODateTime, {
+  @Field(() => DateTimeISO, {
     nullable: true,
     description: 'Days before this instant have left PostgreSQL; null before the first pass.',
   })

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
-import { GraphQLISODateTime } from 'type-graphql';
+import { DateTimeISO } from '../../../core/dateTime.ts';
 import { badInput } from '../../../core/errors.ts';
 import { requireRole } from '../../../core/signedContext.ts';
 import type { OltpContext } from '../context.ts';
@@ -13,7 +13,7 @@ export class AuditResolver {
   async auditLog(
     @Ctx() ctx: OltpContext,
     @Arg('first', () => Int, { defaultValue: 50 }) first = 50,
-    @Arg('before', () => GraphQLISODateTime, {
+    @Arg('before', () => DateTimeISO, {
       nullable: true,
       description: 'Only entries before this instant.',
     })

@@ -1,9 +1,9 @@
 import { Field, Int, ObjectType } from 'type-graphql';
-import { GraphQLISODateTime } from 'type-graphql';
+import { DateTimeISO } from '../../../core/dateTime.ts';
 
 @ObjectType({ description: 'One GraphQL operation as the gateway saw it.' })
 export class AuditEntry {
-  @Field(() => GraphQLISODateTime)
+  @Field(() => DateTimeISO)
   at!: Date;
 
   @Field(() => String)

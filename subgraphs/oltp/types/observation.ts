@@ -1,5 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
-import { GraphQLISODateTime } from 'type-graphql';
+import { DateTimeISO } from '../../../core/dateTime.ts';
 import { ObservationValueScalar } from './observationValue.ts';
 
 @ObjectType({ description: 'One raw observation from the hot tier.' })
@@ -7,7 +7,7 @@ export class Observation {
   @Field(() => String)
   attribute!: string;
 
-  @Field(() => GraphQLISODateTime, { description: 'When it was observed (UTC).' })
+  @Field(() => DateTimeISO, { description: 'When it was observed (UTC).' })
   ts!: Date;
 
   @Field(() => ObservationValueScalar)
