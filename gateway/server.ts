@@ -1,6 +1,7 @@
 // The gateway: who you are and what you may ask. It verifies the bearer token, plans
 // the query over the static supergraph, and sends each subgraph a short-lived signed
 // context. It never touches a database.
+import './federationInternals.ts'; // first: before @apollo/gateway loads
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
