@@ -321,7 +321,7 @@ async function main(): Promise<void> {
       `${runs[0]!.rows.toLocaleString('en-US')} observations: ${ENTITIES} entities × ${DAYS} days up to noon UTC today (America/New_York), 7 days hot, the rest tiered; gateway, OLTP and OLAP as separate processes on the same 2 cores. The dashboard: a 90-day DAY series (count/avg/min/max) for all ${ENTITIES} entities. ${
         FULL_SCALE
           ? "At the issue's scale (BENCH_QUERY_ROWS_PER_DAY=416667)."
-          : "Scaled down from the issue's 50 million rows so both engines load, tier and query in one run in minutes; the section below this one is the same bench at 50 million (BENCH_QUERY_ROWS_PER_DAY=416667)."
+          : "Scaled down from the issue's 50 million rows so both engines load, tier and query in one run in minutes; “Dashboard query at 50 million observations” is the same bench at that scale (BENCH_QUERY_ROWS_PER_DAY=416667)."
       }`,
       '',
       table(
