@@ -52,6 +52,17 @@ describe('the partials caches', () => {
       0,
     );
   };
+  /** One row written straight to PostgreSQL; insertRows adds it to the reference too. */
+  const insertOne = (entity: string, tsMs: number, value: number) =>
+    insertRows(db.dbs.operator, dataset, [
+      {
+        tenantId: 'cache',
+        attributeKey: dataset.attributeKey,
+        entityKey: dataset.entityKeys.get(entity)!,
+        tsMs,
+        value,
+      },
+    ]);
   const expected = (toMs = NOW): number =>
     dataset.rows.filter((r) => r.tsMs >= Date.parse('2026-10-15T00:00:00Z') && r.tsMs < toMs)
       .length;
@@ -98,15 +109,7 @@ describe('the partials caches', () => {
 
   it('counts rows inserted into a past warm day at once, re-reading only that day', async () => {
     const before = await olapMetrics();
-    await insertRows(db.dbs.operator, dataset, [
-      {
-        tenantId: 'cache',
-        attributeKey: dataset.attributeKey,
-        entityKey: dataset.entityKeys.get('e-002')!,
-        tsMs: NOW - 3 * DAY + 1234,
-        value: 41.5,
-      },
-    ]);
+    await insertOne('e-002', NOW - 3 * DAY + 1234, 41.5);
     expect(await dashboard(NOW - 10_800_000)).toBe(expected(NOW - 10_800_000));
     const after = await olapMetrics();
     expect(after.warmMiss - before.warmMiss).toBe(1);
@@ -114,15 +117,7 @@ describe('the partials caches', () => {
   });
 
   it('counts a late row at once, and exactly once after it is tiered into a new file', async () => {
-    await insertRows(db.dbs.operator, dataset, [
-      {
-        tenantId: 'cache',
-        attributeKey: dataset.attributeKey,
-        entityKey: dataset.entityKeys.get('e-001')!,
-        tsMs: NOW - 20 * DAY + 777,
-        value: 1,
-      },
-    ]);
+    await insertOne('e-001', NOW - 20 * DAY + 777, 1);
     const before = stack.engine.queryCount;
     expect(await dashboard()).toBe(expected());
     expect(stack.engine.queryCount).toBe(before); // cold files unchanged: still cached
