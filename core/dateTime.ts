@@ -19,7 +19,7 @@ export const DateTimeISO = new GraphQLScalarType({
     if (value instanceof Date) {
       const ms = value.getTime();
       let iso = isoOf.get(ms);
-      if (iso === undefined && ms === ms) {
+      if (iso === undefined && !Number.isNaN(ms)) {
         iso = value.toISOString();
         if (isoOf.size >= MAX_REMEMBERED) isoOf.clear();
         isoOf.set(ms, iso);
