@@ -18,18 +18,16 @@ import { createRequire } from 'node:module';
 /**
  * Replaces the cached exports of `specifier`, as `fromModule` resolves it, with a
  * plain-value copy, so later `require`s (and imports) of it get that copy.
- * Returns the module's exports as they are now.
  */
-export function flattenCachedExports(fromModule: string, specifier: string): object {
+export function flattenCachedExports(fromModule: string, specifier: string): void {
   const require = createRequire(fromModule);
   const id = require.resolve(specifier);
   const exports = require(id) as object;
   const cached = require.cache[id];
-  if (!cached) return exports;
+  if (!cached) return;
   const flat: Record<string, unknown> = { ...exports };
   Object.defineProperty(flat, '__esModule', { value: true });
   cached.exports = flat;
-  return flat;
 }
 
 const gatewayEntry = createRequire(import.meta.url).resolve('@apollo/gateway');

@@ -1,8 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { flattenCachedExports } from '../../gateway/federationInternals.ts';
 
 const accessors = (o: object): string[] =>
@@ -13,6 +13,7 @@ const accessors = (o: object): string[] =>
 describe('flattenCachedExports', () => {
   it('gives later requires a copy of a TypeScript `export *` index with plain values', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'tm-flatten-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     // What tsc emits for `export * from './impl'`, reduced to its getters.
     await writeFile(
       path.join(dir, 'impl.js'),
