@@ -122,7 +122,9 @@ export const redisKey = (budget: Budget, tenantId: string) => `tidemark:tb:${bud
 export async function createRateLimits(settings: RateLimitSettings): Promise<RateLimits> {
   if (settings.redisUrl) return redisLimits(settings, settings.redisUrl);
   const clock = settings.clock ?? Date.now;
-  // Tenants idle long enough to have a full bucket need no entry; the LRU bounds memory.
+  // The LRU bounds memory. A TAT in the past counts as none (takeToken), so entries need
+  // no time-out: with one, lru-cache deletes an expired entry on get, and deleting the
+  // last entry clears every slot of the 100,000 (half a millisecond per request).
   const tats = new LRUCache<string, number>({ max: 100_000 });
   return {
     async check(tenantId, budget) {
@@ -130,7 +132,7 @@ export async function createRateLimits(settings: RateLimitSettings): Promise<Rat
       const key = `${budget}:${tenantId}`;
       const now = clock();
       const { decision, tatMs } = takeToken(shape, now, tats.get(key));
-      if (tatMs !== null) tats.set(key, tatMs, { ttl: Math.ceil(tatMs - now) });
+      if (tatMs !== null) tats.set(key, tatMs);
       return decision;
     },
     async close() {},
