@@ -1,7 +1,7 @@
 // Bearer JWTs: verified with jose (HS256 shared secret in development, RS256/ES256
 // from a JWKS URL in production; issuer, audience and expiry always checked). The
 // tenant comes only from a verified token.
-import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
+import { createRemoteJWKSet, jwtVerify, SignJWT, type CryptoKey } from 'jose';
 import type { Config } from '../../core/config.ts';
 import { ErrorCode, TidemarkError } from '../../core/errors.ts';
 import { ROLES, type Role } from '../../core/signedContext.ts';
@@ -44,6 +44,26 @@ export interface VerifiedToken {
 
 const key = (secret: string): Uint8Array => new TextEncoder().encode(secret);
 
+/**
+ * The shared secret as a WebCrypto key, imported once per secret: given the raw bytes,
+ * jose imports them again for every token verified.
+ */
+const verifyKeys = new Map<string, Promise<CryptoKey>>();
+function verifyKey(secret: string): Promise<CryptoKey> {
+  let imported = verifyKeys.get(secret);
+  if (!imported) {
+    imported = crypto.subtle.importKey(
+      'raw',
+      key(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['verify'],
+    );
+    verifyKeys.set(secret, imported);
+  }
+  return imported;
+}
+
 export async function issueToken(
   settings: JwtSettings,
   claims: { tenantId: string; subject: string; roles: Role[] },
@@ -76,7 +96,10 @@ export async function verifyBearer(
           ...options,
           algorithms: ['RS256', 'ES256'],
         })
-      : await jwtVerify(match[1]!, key(settings.secret), { ...options, algorithms: ['HS256'] }));
+      : await jwtVerify(match[1]!, await verifyKey(settings.secret), {
+          ...options,
+          algorithms: ['HS256'],
+        }));
   } catch (err) {
     const code = (err as { code?: string }).code;
     throw unauthenticated(code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'invalid token');
