@@ -250,6 +250,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   app.use(
     '/graphql',
     express.json({ limit: config.GRAPHQL_MAX_BODY_BYTES }),
+    ...(responseCache ? [responseCache.sendStoredBytes] : []),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = req.header('x-request-id') ?? randomUUID();
