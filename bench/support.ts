@@ -1,7 +1,7 @@
 // What every benchmark shares: a database of its own, the machine's description,
 // child-process services and the results file.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -169,6 +169,35 @@ export async function serveChild(
   }
   child.kill();
   throw new Error(`${service} did not start`);
+}
+
+/**
+ * A bare node:http server in a child process that answers every request with `bytes`
+ * (application/json): the floor for sending an answer of that size to the bench client.
+ */
+export async function serveBytesChild(
+  bytes: Buffer,
+): Promise<{ url: string; child: ChildProcess }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tidemark-bytes-'));
+  const file = path.join(dir, 'answer.json');
+  await writeFile(file, bytes);
+  const port = await freePort();
+  const script = `
+    const body = require('node:fs').readFileSync(process.env.FILE);
+    require('node:http').createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    }).listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('ready'));`;
+  const child = spawn(process.execPath, ['-e', script], {
+    env: { ...process.env, FILE: file, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the bytes server exited (${code})`)));
+  });
+  await rm(dir, { recursive: true, force: true });
+  return { url: `http://127.0.0.1:${port}/`, child };
 }
 
 /**
