@@ -155,7 +155,9 @@ export async function serveChild(
   // (NODE_OPTIONS refuses --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF;
   const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(prof, service)}`] : [];
-  const child = spawn(process.execPath, [...flags, 'bin/tidemark.mjs', 'serve', service], {
+  // As the Dockerfile runs them (a 64 MB young generation: fewer scavenges per answer).
+  const node = ['--max-semi-space-size=64', ...flags];
+  const child = spawn(process.execPath, [...node, 'bin/tidemark.mjs', 'serve', service], {
     env: { ...process.env, LOG_LEVEL: 'warn', TIDEMARK_ENV: 'test', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
