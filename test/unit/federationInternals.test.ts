@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { flattenCachedExports } from '../../gateway/federationInternals.ts';
+import { flattenCachedExports, floatLeavesFirst } from '../../gateway/federationInternals.ts';
 
 const accessors = (o: object): string[] =>
   Object.entries(Object.getOwnPropertyDescriptors(o))
@@ -57,6 +57,64 @@ describe('flattenCachedExports', () => {
     }
     const keys = Object.keys(flat);
     expect(keys.length).toBeGreaterThan(200);
-    expect(keys.filter((k) => !(values.get(k) ?? []).includes(flat[k]))).toEqual([]);
+    // All but the one swapped on purpose (next test).
+    expect(keys.filter((k) => !(values.get(k) ?? []).includes(flat[k]))).toEqual([
+      'isValidLeafValue',
+    ]);
+  });
+
+  it("answers isValidLeafValue as the package's own does, for every leaf type and value kind", () => {
+    const gatewayRequire = createRequire(createRequire(import.meta.url).resolve('@apollo/gateway'));
+    const flat = gatewayRequire('@apollo/federation-internals') as Record<string, unknown>;
+    const dist = path.dirname(gatewayRequire.resolve('@apollo/federation-internals'));
+    type Check = (schema: unknown, value: unknown, type: unknown) => boolean;
+    const original = (gatewayRequire(path.join(dist, 'values.js')) as { isValidLeafValue: Check })
+      .isValidLeafValue;
+    const swapped = flat.isValidLeafValue as Check;
+    expect(swapped).not.toBe(original);
+    const schema = (flat.buildSchema as (sdl: string) => Record<string, (n?: string) => unknown>)(
+      'scalar JSON enum Color { RED } type Query { a: Int }',
+    );
+    const types = [
+      schema.intType!(),
+      schema.floatType!(),
+      schema.stringType!(),
+      schema.booleanType!(),
+      schema.idType!(),
+      schema.type!('JSON'),
+      schema.type!('Color'),
+    ];
+    const values = [
+      0,
+      -0,
+      1,
+      1.5,
+      -2.25e-9,
+      1e21,
+      NaN,
+      Infinity,
+      -Infinity,
+      '1',
+      'RED',
+      true,
+      null,
+    ];
+    let compared = 0;
+    for (const type of types) {
+      for (const value of values) {
+        expect([type, value, swapped(schema, value, type)]).toEqual([
+          type,
+          value,
+          original(schema, value, type),
+        ]);
+        compared += 1;
+      }
+    }
+    expect(compared).toBe(types.length * values.length);
+    // The shortcut itself: a finite number in a Float field, without asking the original.
+    const never = () => {
+      throw new Error('asked');
+    };
+    expect(floatLeavesFirst(never)(schema as never, 2.5, schema.floatType!())).toBe(true);
   });
 });
