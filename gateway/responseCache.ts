@@ -14,7 +14,8 @@
 // Hits are served as the response stored: with a 9,000-point dashboard, parsing and
 // re-serialising the stored answer (what Apollo's response-cache plugin does) would
 // cost more than the whole rest of a hit. Its UTF-8 bytes are kept too and sent in
-// place of the text (`sendStoredBytes`), so a hit encodes nothing.
+// place of the text (`sendStoredBytes`), so a hit encodes nothing, and an answer
+// being kept is encoded once.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -186,23 +187,30 @@ export class ResponseCache {
     if (served !== undefined) {
       if (errors !== undefined || extensions !== undefined)
         return `${JSON.stringify({ errors, data: JSON.parse(served.text).data, extensions })}\n`;
-      const out = this.outgoing.get(served.text);
-      if (out) out.count += 1;
-      else if (this.outgoing.size < MAX_OUTGOING)
-        this.outgoing.set(served.text, { bytes: served.bytes, count: 1 });
-      return served.text;
+      return this.sendingBytes(served);
     }
     const keep = data ? this.pending.get(data) : undefined;
     if (!keep || errors !== undefined || extensions !== undefined)
       return `${JSON.stringify(result)}\n`;
     const text = `{"data":${JSON.stringify(data)}}\n`; // = JSON.stringify(result) + '\n'
-    this.entries.set(keep.key, { text, bytes: Buffer.from(text) }, { ttl: keep.ttlMs });
-    return text;
+    const entry = { text, bytes: Buffer.from(text) };
+    this.entries.set(keep.key, entry, { ttl: keep.ttlMs });
+    return this.sendingBytes(entry);
   };
 
+  /** The entry's text, noted so that `sendStoredBytes` sends its bytes in its place. */
+  private sendingBytes(entry: Entry): string {
+    const out = this.outgoing.get(entry.text);
+    if (out) out.count += 1;
+    else if (this.outgoing.size < MAX_OUTGOING)
+      this.outgoing.set(entry.text, { bytes: entry.bytes, count: 1 });
+    return entry.text;
+  }
+
   /**
-   * Express middleware before Apollo's: a response whose body is a hit's text sends the
-   * bytes stored with it instead (same bytes; Express would encode the text again).
+   * Express middleware before Apollo's: a response whose body is a stored answer's text
+   * (a hit, or an answer just kept) sends the bytes stored with it instead (the same
+   * bytes; Express would encode the text again).
    */
   readonly sendStoredBytes: RequestHandler = (_req, res, next) => {
     const send = res.send;

@@ -85,7 +85,8 @@ describe('ResponseCache', () => {
     mode = { version: 'v1' };
     const { cache, lookups } = newCache();
     const missText = await ask(cache, { answer: 'é 1' });
-    expect(sent(cache, missText)).toBe(missText); // computed answers go out as text
+    // An answer being kept is encoded once: its stored bytes go out.
+    expect((sent(cache, missText) as Buffer).toString('utf8')).toBe(missText);
     const hitText = await ask(cache, { answer: 'different, never computed' });
     expect(await lookups('hit')).toBe(1);
     expect(JSON.parse(hitText)).toEqual({ data: { answer: 'é 1' } });
@@ -94,6 +95,10 @@ describe('ResponseCache', () => {
     expect((bytes as Buffer).toString('utf8')).toBe(hitText);
     // Each stringified hit is swapped once; the same text again goes out as text.
     expect(sent(cache, hitText)).toBe(hitText);
+    // Answers not kept (here: the version route fails) go out as text.
+    mode = { status: 503 };
+    const uncached = await ask(cache, { answer: 2 });
+    expect(sent(cache, uncached)).toBe(uncached);
   });
 
   it('a new data version misses', async () => {
