@@ -86,7 +86,7 @@ export class ResponseCache {
    * Asked with node:http over kept-alive sockets: through `fetch` the request cost the
    * gateway more CPU than the rest of a hit.
    */
-  private version(identity: RequestIdentity): Promise<string | null> {
+  private version(identity: RequestIdentity, retried = false): Promise<string | null> {
     const { contextSecret, contextTtlSeconds, versionTimeoutMs = 1000, log } = this.options;
     return new Promise((resolve) => {
       const none = (err: unknown) => {
@@ -114,7 +114,13 @@ export class ResponseCache {
           });
         },
       );
-      req.on('error', none);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive socket that the OLAP subgraph closed as it was reused: ask once
+        // more on a new one (as Node's docs advise for `reusedSocket`).
+        if (!retried && req.reusedSocket && err.code === 'ECONNRESET')
+          resolve(this.version(identity, true));
+        else none(err);
+      });
       // A timer of our own: AbortSignal.timeout builds a DOMException, stack and all,
       // when its time comes, even long after the answer arrived.
       const timer = setTimeout(() => req.destroy(new Error('timed out')), versionTimeoutMs);

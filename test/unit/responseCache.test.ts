@@ -13,15 +13,21 @@ import { ResponseCache } from '../../gateway/responseCache.ts';
 const SECRET = 'unit-test-secret';
 const identity = { tenantId: 't1', subject: 'u', roles: ['viewer' as const], requestId: 'r' };
 
-/** How the stand-in answers: a version, a status, or never. */
-let mode: { version: string } | { status: number } | 'hang' = { version: 'v1' };
+/** How the stand-in answers: a version, a status, never, or by closing the connection once. */
+let mode: { version: string } | { status: number } | 'hang' | 'reset once' = { version: 'v1' };
+let requests = 0;
 let server: http.Server;
 let olapUrl: string;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     verifyContext(req.headers[CONTEXT_HEADER] as string, SECRET); // only signed asks
+    requests += 1;
     if (mode === 'hang') return;
+    if (mode === 'reset once') {
+      mode = { version: 'v1' };
+      return void req.socket.destroy();
+    }
     if ('status' in mode) return void res.writeHead(mode.status).end();
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(mode));
   });
@@ -108,6 +114,17 @@ describe('ResponseCache', () => {
     mode = { version: 'v2' };
     expect(JSON.parse(await ask(cache, { answer: 2 }))).toEqual({ data: { answer: 2 } });
     expect(await lookups('miss')).toBe(2);
+  });
+
+  it('asks once more when a kept-alive connection was closed under it', async () => {
+    mode = { version: 'v1' };
+    const { cache, lookups } = newCache();
+    await ask(cache, { answer: 1 }); // opens the connection that the next ask reuses
+    mode = 'reset once';
+    const before = requests;
+    expect(JSON.parse(await ask(cache, { answer: 2 }))).toEqual({ data: { answer: 1 } });
+    expect(requests - before).toBe(2);
+    expect([await lookups('hit'), await lookups('bypass')]).toEqual([1, 0]);
   });
 
   it('answers uncached when the version route fails or does not answer in time', async () => {
