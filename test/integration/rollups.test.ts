@@ -99,6 +99,23 @@ describe('warm-tier rollups', () => {
     expect([rolled.mn, rolled.mx]).toEqual([raw.mn, raw.mx]);
   });
 
+  it('puts each row in the half-hour slot that holds its timestamp', async () => {
+    // Per entity and slot, the rows (slot computed here from epoch milliseconds) vs
+    // the rollups. The rows of the test above fall at 61-second steps across slots.
+    const { rows: expected } = await db.dbs.operator.query<{ key: string; n: number }>(
+      `SELECT entity_key || ' ' || (floor(extract(epoch FROM ts) * 1000 / 1800000) * 1800000)::bigint AS key,
+              count(*)::int AS n
+         FROM observations WHERE tenant_id = 'kol' GROUP BY 1 ORDER BY 1`,
+    );
+    const { rows: rolled } = await db.dbs.operator.query<{ key: string; n: number }>(
+      `SELECT entity_key || ' ' || (extract(epoch FROM slot) * 1000)::bigint AS key,
+              sum(count)::int AS n
+         FROM observation_rollups WHERE tenant_id = 'kol' GROUP BY 1 ORDER BY 1`,
+    );
+    expect(expected.length).toBeGreaterThan(10);
+    expect(rolled).toEqual(expected);
+  });
+
   it('keeps rows rolled up once when a new partition takes them from the default one', async () => {
     const oldDay = NOW - 4 * DAY;
     const late = Array.from({ length: 30 }, (_, i) => observation('a', oldDay + i * 600_000, i));
