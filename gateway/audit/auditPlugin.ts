@@ -1,5 +1,7 @@
 // Records every operation: tenant, subject, operation name, document and variables
 // hashes, duration, outcome and the subgraphs it called. Enqueue only: never awaited.
+// The hashes are taken after the answer has gone out: for an ingest batch of 5,000
+// rows, stringifying and hashing its variables took ~6 ms that the caller waited for.
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestScoped } from '../../core/errorPlugin.ts';
@@ -23,18 +25,22 @@ export function auditPlugin<C extends AuditedContext>(sink: AuditSink): ApolloSe
             (errors?.length ?? 0) > 0 ||
             (response.body.kind === 'single' &&
               (response.body.singleResult.errors?.length ?? 0) > 0);
-          sink.record({
-            tenantId: contextValue.identity.tenantId,
-            at: new Date(started).toISOString(),
-            requestId: contextValue.requestId,
-            subject: contextValue.identity.subject,
-            operationName: operationName ?? request.operationName ?? null,
-            documentHash: sha256(request.query ?? ''),
-            variablesHash: sha256(JSON.stringify(request.variables ?? {})),
-            durationMs: Date.now() - started,
-            outcome: hasErrors ? 'error' : 'ok',
-            subgraphs: [...contextValue.subgraphsCalled].sort(),
-          });
+          const durationMs = Date.now() - started;
+          const { identity, requestId, subgraphsCalled } = contextValue;
+          setImmediate(() =>
+            sink.record({
+              tenantId: identity.tenantId,
+              at: new Date(started).toISOString(),
+              requestId,
+              subject: identity.subject,
+              operationName: operationName ?? request.operationName ?? null,
+              documentHash: sha256(request.query ?? ''),
+              variablesHash: sha256(JSON.stringify(request.variables ?? {})),
+              durationMs,
+              outcome: hasErrors ? 'error' : 'ok',
+              subgraphs: [...subgraphsCalled].sort(),
+            }),
+          );
         },
       };
     },
