@@ -1,7 +1,7 @@
 // Serves a subgraph schema over HTTP. Every GraphQL request must carry a valid,
 // unexpired gateway-signed context; without one the subgraph serves nothing (401).
 import http from 'node:http';
-import '../../core/inputCoercion.ts'; // graphql-js's variable coercion, with a fast path
+import '../../core/graphqlFastPaths.ts'; // graphql-js's variable coercion and field arguments, faster
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';

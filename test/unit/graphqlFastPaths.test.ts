@@ -2,22 +2,37 @@ import { createRequire } from 'node:module';
 import {
   type GraphQLScalarType,
   buildSchema,
+  execute,
   getVariableValues,
   parse,
   type GraphQLInputType,
   type OperationDefinitionNode,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { planFor, withFastPath } from '../../core/inputCoercion.ts';
+import { noArgumentsFirst, planFor, withFastPath } from '../../core/graphqlFastPaths.ts';
 
 type Coerce = Parameters<typeof withFastPath>[0];
-const coercionModule = (): { coerceInputValue: Coerce & { fastPath?: true } } => {
+type ArgumentValues = Parameters<typeof noArgumentsFirst>[0];
+const graphqlFile = (file: string): string => {
   const require = createRequire(import.meta.url);
-  const dir = require.resolve('graphql').replace(/index\.js$/, '');
-  return require(`${dir}utilities/coerceInputValue.js`) as {
+  return require.resolve(`${require.resolve('graphql').replace(/index\.js$/, '')}${file}`);
+};
+const coercionModule = () =>
+  createRequire(import.meta.url)(graphqlFile('utilities/coerceInputValue.js')) as {
     coerceInputValue: Coerce & { fastPath?: true };
   };
-};
+/** A fresh copy of one of graphql-js's modules, loaded apart from the cached one. */
+function ownCopy<T>(file: string): T {
+  const require = createRequire(import.meta.url);
+  const id = graphqlFile(file);
+  const cached = require.cache[id]!;
+  delete require.cache[id];
+  try {
+    return require(id) as T;
+  } finally {
+    require.cache[id] = cached;
+  }
+}
 const schema = buildSchema(`
   scalar Even
   enum Color { RED GREEN }
@@ -55,20 +70,10 @@ const run = (coerce: Coerce, value: unknown, type: GraphQLInputType) => {
 
 describe('fast input coercion', () => {
   // graphql-js's own coerceInputValue, loaded apart from the cached module that
-  // core/inputCoercion.ts swaps the fast path into.
-  const ownCoerce = (() => {
-    const require = createRequire(import.meta.url);
-    const file = require.resolve(
-      `${require.resolve('graphql').replace(/index\.js$/, '')}utilities/coerceInputValue.js`,
-    );
-    const cached = require.cache[file]!;
-    delete require.cache[file];
-    try {
-      return (require(file) as { coerceInputValue: Coerce }).coerceInputValue;
-    } finally {
-      require.cache[file] = cached;
-    }
-  })();
+  // core/graphqlFastPaths.ts swaps the fast path into.
+  const ownCoerce = ownCopy<{ coerceInputValue: Coerce }>(
+    'utilities/coerceInputValue.js',
+  ).coerceInputValue;
 
   const row = (i: number) => ({ id: `r${i}`, n: i / 3, tag: i * 2 });
   const cases: [string, unknown][] = [
@@ -148,5 +153,70 @@ describe('fast input coercion', () => {
     expect(bad.errors?.map((e) => e.message)).toEqual([
       'Variable "$a" got invalid value 3 at "a[10].tag"; Expected type "Even". not even',
     ]);
+  });
+});
+
+describe('field arguments of fields that take none', () => {
+  const own = ownCopy<{ getArgumentValues: ArgumentValues }>(
+    'execution/values.js',
+  ).getArgumentValues;
+  const argsSchema = buildSchema(`
+    type Point { a: Float scaled(by: Float = 2): Float exact(by: Float!): Float }
+    type Query { point: Point }
+  `);
+  const fields = (
+    argsSchema.getType('Point') as unknown as {
+      getFields(): Record<string, { args: readonly unknown[] }>;
+    }
+  ).getFields();
+  const nodeOf = (source: string) =>
+    (
+      parse(source).definitions[0] as OperationDefinitionNode & {
+        selectionSet: { selections: { selectionSet: { selections: unknown[] } }[] };
+      }
+    ).selectionSet.selections[0]!.selectionSet.selections[0];
+
+  it("answers as graphql-js's own does, a fresh object each time", () => {
+    const fast = noArgumentsFirst(own);
+    const cases: [string, string, Record<string, unknown>][] = [
+      ['a', '{ point { a } }', {}],
+      ['scaled', '{ point { scaled } }', {}],
+      ['scaled', '{ point { scaled(by: 3) } }', {}],
+      ['scaled', 'query($b: Float) { point { scaled(by: $b) } }', { b: 5 }],
+      ['exact', 'query($b: Float!) { point { exact(by: $b) } }', { b: 7 }],
+    ];
+    for (const [field, source, variables] of cases) {
+      const mine = fast(fields[field]!, nodeOf(source), variables);
+      const theirs = own(fields[field]!, nodeOf(source), variables);
+      expect([field, source, { ...mine }, Object.getPrototypeOf(mine)]).toEqual([
+        field,
+        source,
+        { ...theirs },
+        Object.getPrototypeOf(theirs),
+      ]);
+    }
+    const node = nodeOf('{ point { a } }');
+    expect(fast(fields.a!, node)).not.toBe(fast(fields.a!, node));
+    // Asked only for fields that take arguments.
+    const never = (() => {
+      throw new Error('asked');
+    }) as ArgumentValues;
+    expect(Object.keys(noArgumentsFirst(never)(fields.a!, node))).toEqual([]);
+    expect(() => noArgumentsFirst(never)(fields.scaled!, node)).toThrow('asked');
+  });
+
+  it('is what execute uses once installed, arguments and defaults still resolved', async () => {
+    const values = createRequire(import.meta.url)(graphqlFile('execution/values.js')) as {
+      getArgumentValues: { fastPath?: true };
+    };
+    expect(values.getArgumentValues.fastPath).toBe(true);
+    const result = await execute({
+      schema: argsSchema,
+      document: parse('{ point { a scaled two: scaled(by: 4) } }'),
+      rootValue: {
+        point: { a: 1.5, scaled: ({ by }: { by: number }) => 10 * by },
+      },
+    });
+    expect(result).toEqual({ data: { point: { a: 1.5, scaled: 20, two: 40 } } });
   });
 });
