@@ -29,7 +29,7 @@ import {
 const quote = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 /** Bucket key expression in DuckDB's dialect, by integer arithmetic on epoch µs. */
-function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
+function bucketExpr(bucket: BucketKind, offsets: readonly OffsetSegment[]): string {
   const us = 'epoch_us(ts)';
   switch (bucket.kind) {
     case 'epoch':

@@ -49,7 +49,7 @@ export interface SeriesQuery {
   bucket: BucketKind;
   timeZone: string;
   /** The zone's offsets over the range; engines bucket with these, not per-row zone lookups. */
-  offsets: OffsetSegment[];
+  offsets: readonly OffsetSegment[];
   /**
    * Percentiles asked for: group by sketch bin too (core/sketch.ts), one partial per
    * (entity, bucket, bin), each with its `bin`.

@@ -48,7 +48,7 @@ const int = (n: number): string => {
 };
 
 /** Bucket key expression in Trino's dialect (bigint `/` truncates; ts_us is positive). */
-function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[]): string {
+function bucketExpr(bucket: BucketKind, offsets: readonly OffsetSegment[]): string {
   const us = 'ts_us';
   switch (bucket.kind) {
     case 'epoch':

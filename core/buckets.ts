@@ -269,15 +269,35 @@ export interface OffsetSegment {
   offsetMinutes: number;
 }
 
+/** Timelines asked for lately, by zone and whole-day range: each costs ~100 Intl calls. */
+const timelines = new LRUCache<string, readonly OffsetSegment[]>({ max: 1_000 });
+
 /**
  * The zone's UTC offsets over [fromMs, toMs), as segments split at each transition.
  * Engines bucket with it by plain integer arithmetic (a CASE over the segments), so
  * every engine computes the same keys and none needs a per-row time-zone lookup.
+ * It covers whole UTC days around the range, so a dashboard whose `to` moves gets the
+ * same (frozen) timeline back on every refresh.
  */
-export function offsetTimeline(timeZone: string, fromMs: number, toMs: number): OffsetSegment[] {
+export function offsetTimeline(
+  timeZone: string,
+  fromMs: number,
+  toMs: number,
+): readonly OffsetSegment[] {
   const DAY = 86_400_000;
   const start = Math.floor(fromMs / DAY) * DAY - DAY;
   const end = Math.ceil(toMs / DAY) * DAY + DAY;
+  const key = `${timeZone} ${start} ${end}`;
+  let segments = timelines.get(key);
+  if (segments === undefined) {
+    segments = Object.freeze(computeTimeline(timeZone, start, end).map((s) => Object.freeze(s)));
+    timelines.set(key, segments);
+  }
+  return segments;
+}
+
+function computeTimeline(timeZone: string, start: number, end: number): OffsetSegment[] {
+  const DAY = 86_400_000;
   const segments: OffsetSegment[] = [
     { fromMs: -Infinity, offsetMinutes: offsetMinutes(start, timeZone) },
   ];
@@ -321,7 +341,7 @@ export function rollupSlotSeconds(timeZone: string): 60 | 900 | 1800 | 3600 {
  * SQL (any dialect with integer `//` or div) for a row's UTC offset in microseconds,
  * given an expression for its epoch microseconds.
  */
-export function offsetMicrosSql(segments: OffsetSegment[], epochUs: string): string {
+export function offsetMicrosSql(segments: readonly OffsetSegment[], epochUs: string): string {
   const [first, ...rest] = segments;
   if (rest.length === 0) return `${first!.offsetMinutes * 60_000_000}`;
   const whens = rest
@@ -338,7 +358,7 @@ export function offsetMicrosSql(segments: OffsetSegment[], epochUs: string): str
  * begins inside a DST gap (Lord Howe moves by 30 minutes) starts at the transition, so
  * engines take the later of the naive local-hour start and this.
  */
-export function segmentStartMicrosSql(segments: OffsetSegment[], epochUs: string): string {
+export function segmentStartMicrosSql(segments: readonly OffsetSegment[], epochUs: string): string {
   const [, ...rest] = segments;
   if (rest.length === 0) return `${MIN_EPOCH_US}`;
   const whens = rest

@@ -26,7 +26,7 @@ import type {
  */
 export const EPOCH_US = `(extract(epoch FROM ts) * 1000000)::bigint`;
 
-function bucketExpr(bucket: BucketKind, offsets: OffsetSegment[], us = EPOCH_US): string {
+function bucketExpr(bucket: BucketKind, offsets: readonly OffsetSegment[], us = EPOCH_US): string {
   switch (bucket.kind) {
     case 'epoch':
       return `(div(${us}, ${bucket.widthSeconds * 1_000_000}) * ${bucket.widthSeconds})::bigint`;

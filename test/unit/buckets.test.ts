@@ -105,6 +105,21 @@ describe('tenant-time buckets', () => {
     ]);
   });
 
+  it('hands a refreshed dashboard the timeline it computed, and no other zone or range', () => {
+    const from = at('2026-10-01T00:00:00Z');
+    const first = offsetTimeline('America/New_York', from, at('2026-12-02T10:00:00.000Z'));
+    // `to` moved by a second: the same whole days, the same frozen timeline.
+    expect(offsetTimeline('America/New_York', from, at('2026-12-02T10:00:01Z'))).toBe(first);
+    expect(Object.isFrozen(first) && first.every((s) => Object.isFrozen(s))).toBe(true);
+    // The same days elsewhere, and a range that ends before New York's fall-back day.
+    expect(offsetTimeline('Asia/Kolkata', from, at('2026-12-02T10:00:01Z'))).toEqual([
+      { fromMs: -Infinity, offsetMinutes: 330 },
+    ]);
+    expect(offsetTimeline('America/New_York', from, at('2026-10-20T00:00:00Z'))).toEqual([
+      { fromMs: -Infinity, offsetMinutes: -240 },
+    ]);
+  });
+
   it('refuses instants without a zone', () => {
     expect(() => parseInstant('2026-11-20T10:00:00', 'from')).toThrow(/with a zone/);
     expect(parseInstant('2026-11-20T10:00:00+05:30', 'from')).toBe(at('2026-11-20T04:30:00Z'));
