@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { defineAttribute } from '../../hot/registryWrites.ts';
 import { addTenant, defineAttributes, upsertEntities } from '../../hot/admin.ts';
 import { PartitionManager, partitionName, utcDay, addUtcDays } from '../../hot/partitions.ts';
@@ -162,6 +163,36 @@ describe('ingest batches', () => {
     const summary = await batch.run(source(), { bounds, chunkSize: 250, insertEvery: 1000 });
     expect(summary).toMatchObject({ accepted: 30 * 97, duplicates: 0, rejectedCount: 0 });
     expect(await count()).toBe(before + 30 * 97);
+  });
+
+  it('leaves nothing staged for the next batch on the same connection, whichever tenant it is for', async () => {
+    // One connection, so every batch reuses its staging table.
+    const single = new pg.Pool({ connectionString: db.dbs.appUrl, max: 1 });
+    try {
+      const [ing, other] = [await count('ing'), await count('other')];
+      const row = () => ({ entity: 'pump-7', attribute: 'temp', ts: ts(), value: 3 });
+      expect(
+        await new IngestBatch(single, 'ing').run(rows([row(), row()]), { bounds }),
+      ).toMatchObject({ accepted: 2, duplicates: 0 });
+      // A batch rolled back (atomic, with a bad row) after staging its good row.
+      expect(
+        await new IngestBatch(single, 'ing').run(rows([row(), { ...row(), value: 'x' }]), {
+          bounds,
+          atomic: true,
+        }),
+      ).toMatchObject({ accepted: 0, stored: false });
+      expect(await new IngestBatch(single, 'other').run(rows([row()]), { bounds })).toMatchObject({
+        accepted: 1,
+        duplicates: 0,
+      });
+      expect([await count('ing'), await count('other')]).toEqual([ing + 2, other + 1]);
+      const { rows: staged } = await single.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM staged_observations',
+      );
+      expect(staged[0]!.n).toBe(0);
+    } finally {
+      await single.end();
+    }
   });
 
   it('counts rows already stored, or repeated in the batch, as duplicates', async () => {

@@ -107,12 +107,15 @@ export class IngestBatch {
     rows: RowSource,
     options: IngestOptions,
   ): Promise<{ summary: IngestSummary; inserted: number }> {
-    // Columns spelled out: `LIKE observations` would hold a lock on the partitioned
-    // table for the whole batch and stall a tiering pass waiting to drop a partition.
+    // One staging table per connection, emptied at the end of every transaction (rows
+    // of a rolled-back one go with it): creating and dropping it per batch cost ~3 ms
+    // and left dead catalog rows behind every batch. Columns spelled out: `LIKE
+    // observations` would hold a lock on the partitioned table for the whole batch and
+    // stall a tiering pass waiting to drop a partition.
     await client.query(
-      `CREATE TEMP TABLE staged_observations (
+      `CREATE TEMP TABLE IF NOT EXISTS staged_observations (
          tenant_id text, attribute_key integer, entity_key bigint, ts timestamptz,
-         num double precision, str text, bool boolean) ON COMMIT DROP`,
+         num double precision, str text, bool boolean) ON COMMIT DELETE ROWS`,
     );
     const { rows: attributeRows } = await client.query<{
       name: string;
@@ -183,10 +186,11 @@ export class IngestBatch {
     // next chunk is parsed) and moved into `observations` in large INSERTs (fewer
     // savepoints and plans).
     let stagedRows = 0;
-    const moveStaged = async (): Promise<void> => {
+    const moveStaged = async (more: boolean): Promise<void> => {
       if (stagedRows === 0) return;
       inserted += await this.insertStaged(client);
-      await client.query('TRUNCATE staged_observations');
+      // The last move leaves its rows for the commit (or rollback) to clear.
+      if (more) await client.query('TRUNCATE staged_observations');
       stagedRows = 0;
     };
     const consume = async (text: string, rowCount: number): Promise<void> => {
@@ -199,7 +203,7 @@ export class IngestBatch {
         ),
       );
       stagedRows += rowCount;
-      if (stagedRows >= insertEvery) await moveStaged();
+      if (stagedRows >= insertEvery) await moveStaged(true);
     };
 
     // The producer runs up to maxQueued rows ahead of PostgreSQL, so that parsing the
@@ -237,7 +241,7 @@ export class IngestBatch {
     }
     if (chunk.length > 0) await flush(chunk);
     await tail;
-    await moveStaged();
+    await moveStaged(false);
 
     if (usedAttributes.size > 0) {
       await client.query(
