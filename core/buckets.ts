@@ -4,6 +4,8 @@
 import { LRUCache } from 'lru-cache';
 import { badInput } from './errors.ts';
 
+const DAY_MS = 86_400_000;
+
 export const Bucket = {
   MINUTE: 'MINUTE',
   FIVE_MINUTES: 'FIVE_MINUTES',
@@ -258,7 +260,7 @@ export function nextBucketStart(start: number, bucket: Bucket, timeZone: string)
 export function keyToStart(key: number, bucket: Bucket, timeZone: string): number {
   const kind = bucketKind(bucket);
   if (kind.kind !== 'localDate') return key * 1000;
-  const date = new Date(key * 86_400_000).toISOString().slice(0, 10);
+  const date = new Date(key * DAY_MS).toISOString().slice(0, 10);
   return localMidnight(truncateLocalDate(date, kind.unit), timeZone);
 }
 
@@ -284,9 +286,8 @@ export function offsetTimeline(
   fromMs: number,
   toMs: number,
 ): readonly OffsetSegment[] {
-  const DAY = 86_400_000;
-  const start = Math.floor(fromMs / DAY) * DAY - DAY;
-  const end = Math.ceil(toMs / DAY) * DAY + DAY;
+  const start = Math.floor(fromMs / DAY_MS) * DAY_MS - DAY_MS;
+  const end = Math.ceil(toMs / DAY_MS) * DAY_MS + DAY_MS;
   const key = `${timeZone} ${start} ${end}`;
   let segments = timelines.get(key);
   if (segments === undefined) {
@@ -297,16 +298,15 @@ export function offsetTimeline(
 }
 
 function computeTimeline(timeZone: string, start: number, end: number): OffsetSegment[] {
-  const DAY = 86_400_000;
   const segments: OffsetSegment[] = [
     { fromMs: -Infinity, offsetMinutes: offsetMinutes(start, timeZone) },
   ];
   let previous = segments[0]!.offsetMinutes;
-  for (let t = start + DAY; t <= end; t += DAY) {
+  for (let t = start + DAY_MS; t <= end; t += DAY_MS) {
     const current = offsetMinutes(t, timeZone);
     if (current === previous) continue;
     // Transitions fall on whole minutes: search the first minute with the new offset.
-    let lo = t - DAY;
+    let lo = t - DAY_MS;
     let hi = t;
     while (hi - lo > 60_000) {
       const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
