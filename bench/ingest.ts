@@ -53,6 +53,18 @@ async function writeLines(file: string, n: number, line: (i: number) => string):
   await finished(out);
 }
 
+/** The text of the answer to `req`, once `send` has written its body. */
+async function answerText(req: http.ClientRequest, send: () => Promise<void>): Promise<string> {
+  const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', reject);
+  });
+  await send();
+  const chunks: Buffer[] = [];
+  for await (const chunk of await response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
 /** Streams a file as the body of a POST (plain Node streams, as a lean client would). */
 async function upload(
   url: string,
@@ -63,18 +75,12 @@ async function upload(
     method: 'POST',
     headers: { 'content-type': 'application/x-ndjson', ...headers },
   });
-  const response = new Promise<http.IncomingMessage>((resolve, reject) => {
-    req.once('response', resolve);
-    req.once('error', reject);
-  });
-  await pipeline(createReadStream(file), req);
-  const chunks: Buffer[] = [];
-  for await (const chunk of await response) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString()) as { accepted: number };
+  const text = await answerText(req, () => pipeline(createReadStream(file), req));
+  return JSON.parse(text) as { accepted: number };
 }
 
 /** POSTs a JSON body and returns the answer's text (plain node:http, kept-alive). */
-async function postJson(
+function postJson(
   url: string,
   body: string,
   headers: Record<string, string>,
@@ -85,14 +91,7 @@ async function postJson(
     agent,
     headers: { 'content-type': 'application/json', ...headers },
   });
-  const response = new Promise<http.IncomingMessage>((resolve, reject) => {
-    req.once('response', resolve);
-    req.once('error', reject);
-  });
-  req.end(body);
-  const chunks: Buffer[] = [];
-  for await (const chunk of await response) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString();
+  return answerText(req, async () => void req.end(body));
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
