@@ -17,10 +17,8 @@ const graphqlFile = (file: string): string => {
   const require = createRequire(import.meta.url);
   return require.resolve(`${require.resolve('graphql').replace(/index\.js$/, '')}${file}`);
 };
-const coercionModule = () =>
-  createRequire(import.meta.url)(graphqlFile('utilities/coerceInputValue.js')) as {
-    coerceInputValue: Coerce & { fastPath?: true };
-  };
+/** One of graphql-js's modules as every importer sees it (with the swaps installed). */
+const cachedModule = <T>(file: string): T => createRequire(import.meta.url)(graphqlFile(file)) as T;
 /** A fresh copy of one of graphql-js's modules, loaded apart from the cached one. */
 function ownCopy<T>(file: string): T {
   const require = createRequire(import.meta.url);
@@ -140,7 +138,10 @@ describe('fast input coercion', () => {
   });
 
   it("is what getVariableValues uses once installed, with graphql-js's messages for bad rows", () => {
-    expect(coercionModule().coerceInputValue.fastPath).toBe(true);
+    const coercion = cachedModule<{ coerceInputValue: { fastPath?: true } }>(
+      'utilities/coerceInputValue.js',
+    );
+    expect(coercion.coerceInputValue.fastPath).toBe(true);
     const operation = parse('query($a: [Row!]!) { rows(a: $a) }')
       .definitions[0] as OperationDefinitionNode;
     const rows = Array.from({ length: 1000 }, (_, i) => row(i));
@@ -206,9 +207,7 @@ describe('field arguments of fields that take none', () => {
   });
 
   it('is what execute uses once installed, arguments and defaults still resolved', async () => {
-    const values = createRequire(import.meta.url)(graphqlFile('execution/values.js')) as {
-      getArgumentValues: { fastPath?: true };
-    };
+    const values = cachedModule<{ getArgumentValues: { fastPath?: true } }>('execution/values.js');
     expect(values.getArgumentValues.fastPath).toBe(true);
     const result = await execute({
       schema: argsSchema,
