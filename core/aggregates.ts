@@ -75,6 +75,34 @@ export function mergeInto<K>(
   else partials.set(key, owned ? p : copyPartial(p));
 }
 
+/**
+ * `mergeInto` without the first copy: the first partial of a key is kept as given (it
+ * is only read, never changed), and a key that a second partial reaches gets a copy of
+ * its own, listed in `copies`, to add into. Most buckets come from one tier alone and
+ * cost no copy; the map's values must then be treated as read-only. A binned row is
+ * always copied, since it becomes a one-bin sketch.
+ */
+export function mergeShared<K>(
+  partials: Map<K, Partial>,
+  key: K,
+  p: Partial | KeyedPartial,
+  copies: Set<Partial>,
+): void {
+  const existing = partials.get(key);
+  if (existing !== undefined && copies.has(existing)) {
+    addInto(existing, p);
+    return;
+  }
+  if (existing === undefined && !('bin' in p && p.bin !== undefined)) {
+    partials.set(key, p);
+    return;
+  }
+  const copy = copyPartial(existing ?? p);
+  if (existing !== undefined) addInto(copy, p);
+  copies.add(copy);
+  partials.set(key, copy);
+}
+
 export interface Summary extends Partial {
   avg: number;
   stddev: number | null;

@@ -38,13 +38,13 @@ describe('the partials caches', () => {
     await db?.drop();
   });
 
-  const dashboard = async (toMs = NOW): Promise<number> => {
+  const dashboard = async (toMs = NOW, bucket = 'DAY'): Promise<number> => {
     const res = await stack.query<{
       entities: { nodes: { series: { points: { count: number }[] } }[] };
     }>(
       token,
-      `query($to: DateTimeISO!) { entities { nodes { series(attribute: "value", from: "2026-10-15T00:00:00Z", to: $to, bucket: DAY) { points { count } } } } }`,
-      { to: new Date(toMs).toISOString() },
+      `query($to: DateTimeISO!, $bucket: Bucket!) { entities { nodes { series(attribute: "value", from: "2026-10-15T00:00:00Z", to: $to, bucket: $bucket) { points { count } } } } }`,
+      { to: new Date(toMs).toISOString(), bucket },
     );
     expect(res.body.errors).toBeUndefined();
     return res.body.data!.entities.nodes.reduce(
@@ -125,5 +125,16 @@ describe('the partials caches', () => {
     const afterPass = stack.engine.queryCount; // the pass itself ran engine queries
     expect(await dashboard()).toBe(expected());
     expect(stack.engine.queryCount).toBe(afterPass + 1); // the new file changed the key
+  });
+
+  it('keeps cached partials as they were when weeks and months gather them', async () => {
+    // A WEEK or MONTH point adds up several days' partials, and the caches hand those
+    // out shared: were one added into in place, the next answer would count it twice.
+    for (const bucket of ['WEEK', 'MONTH']) {
+      for (let i = 1; i <= 3; i++) {
+        const toMs = NOW - i * 60_000; // a new answer each time: the response cache misses
+        expect(await dashboard(toMs, bucket)).toBe(expected(toMs));
+      }
+    }
   });
 });

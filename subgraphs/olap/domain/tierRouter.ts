@@ -4,6 +4,8 @@
 import type pg from 'pg';
 import {
   mergeInto,
+  mergePartials,
+  mergeShared,
   summarize,
   type KeyedPartial,
   type Partial,
@@ -260,23 +262,38 @@ export class TierRouter {
       }
       return local;
     };
+    const pointOf = (start: number, partial: Partial): SeriesPoint => {
+      const point = summarize(partial) as SeriesPoint;
+      point.start = new Date(start);
+      point.localStart = localOf(start);
+      point.filled = false;
+      return point;
+    };
     return entityIds.map((id) => {
       const key = snapshot.entityKeys.get(id);
       if (key === undefined) return null;
-      // Engines key calendar buckets by local day; weeks and months merge here.
-      const buckets = new Map<number, Partial>();
-      for (const [bucketKey, p] of byEntity.get(key) ?? []) {
-        mergeInto(buckets, startOf(bucketKey), p, true); // collect's partials are ours
+      const points: SeriesPoint[] = [];
+      const buckets = byEntity.get(key);
+      if (buckets) {
+        // Starts rise with the engines' bucket keys. Engines key calendar buckets by
+        // local day, so a week's or a month's days are neighbours here, merged into one
+        // point (into copies: collect's partials may be cached ones).
+        const keys = Array.from(buckets.keys()).sort((a, b) => a - b);
+        let groupStart = Number.NaN;
+        let group: Partial | undefined;
+        for (const bucketKey of keys) {
+          const p = buckets.get(bucketKey)!;
+          const start = startOf(bucketKey);
+          if (group !== undefined && start === groupStart) {
+            group = mergePartials(group, p);
+            continue;
+          }
+          if (group !== undefined) points.push(pointOf(groupStart, group));
+          groupStart = start;
+          group = p;
+        }
+        if (group !== undefined) points.push(pointOf(groupStart, group));
       }
-      const points = [...buckets.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([start, partial]): SeriesPoint => {
-          const point = summarize(partial) as SeriesPoint;
-          point.start = new Date(start);
-          point.localStart = localOf(start);
-          point.filled = false;
-          return point;
-        });
       return { attribute: args.attribute, bucket: args.bucket, timeZone, points, tiers };
     });
   }
@@ -624,7 +641,8 @@ export class TierRouter {
 
   /**
    * Reads the snapshot (tenant, attribute, entities, manifest, hot partials) and the cold
-   * partials, and merges them per entity and engine bucket key, exactly.
+   * partials, and merges them per entity and engine bucket key, exactly. The partials
+   * handed back may be the cached ones themselves: read them, never change them.
    */
   private async collect(
     tenantId: string,
@@ -634,7 +652,7 @@ export class TierRouter {
     signal?: AbortSignal,
   ): Promise<{
     snapshot: Snapshot;
-    byEntity: Map<number, Map<number, Partial>>;
+    byEntity: ReadonlyMap<number, ReadonlyMap<number, Readonly<Partial>>>;
     tiers: Tier[];
   }> {
     // Before the snapshot: the rows it reads hold every write these versions count.
@@ -673,11 +691,17 @@ export class TierRouter {
 
     const tiers = tiersOf(snapshot);
     const byEntity = new Map<number, Map<number, Partial>>();
-    for (const p of [...cold, ...snapshot.hot.warm, ...snapshot.hot.raw]) {
-      if (p.count === 0) continue;
-      const buckets = byEntity.get(p.entityKey) ?? new Map<number, Partial>();
-      mergeInto(buckets, p.bucketKey, p);
-      byEntity.set(p.entityKey, buckets);
+    const copies = new Set<Partial>();
+    for (const partials of [cold, snapshot.hot.warm, snapshot.hot.raw]) {
+      for (const p of partials) {
+        if (p.count === 0) continue;
+        let buckets = byEntity.get(p.entityKey);
+        if (buckets === undefined) {
+          buckets = new Map();
+          byEntity.set(p.entityKey, buckets);
+        }
+        mergeShared(buckets, p.bucketKey, p, copies);
+      }
     }
     return { snapshot, byEntity, tiers };
   }
