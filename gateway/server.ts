@@ -2,6 +2,7 @@
 // the query over the static supergraph, and sends each subgraph a short-lived signed
 // context. It never touches a database.
 import './federationInternals.ts'; // first: before @apollo/gateway loads
+import './resultShaping.ts'; // Apollo Gateway's result shaping without its per-value garbage
 import '../core/graphqlFastPaths.ts'; // graphql-js's variable coercion and field arguments, faster
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
