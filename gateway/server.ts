@@ -7,6 +7,7 @@ import '../core/graphqlFastPaths.ts'; // graphql-js's variable coercion and fiel
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import type { FetcherRequestInit } from '@apollo/utils.fetcher';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
@@ -37,6 +38,7 @@ import { bucketShape, createRateLimits } from './rateLimit.ts';
 import { ResponseCache } from './responseCache.ts';
 import { loadSafelist } from './safelist.ts';
 import { formatGatewayError } from './subgraphErrors.ts';
+import { subgraphFetcher } from './subgraphFetch.ts';
 import { unavailablePayload } from './unavailableResponse.ts';
 import { loadSupergraph } from './supergraph.ts';
 
@@ -63,18 +65,19 @@ class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     timeoutMs: number,
     metrics: GatewayMetrics,
   ) {
+    // node:http, the whole answer read as one string (see subgraphFetch.ts); every call
+    // carries a deadline, past which it is aborted.
+    const post = subgraphFetcher(timeoutMs);
     super({
       url,
-      // Every subgraph call carries a deadline; an abandoned call is aborted.
-      fetcher: (async (input: string, init: RequestInit) => {
+      fetcher: (async (input: string, init: FetcherRequestInit) => {
         const end = metrics.subgraphDuration.startTimer({ subgraph: subgraphName });
         try {
-          const res = await fetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+          const res = await post(input, init);
           end({ outcome: res.ok ? 'ok' : 'error' });
           return res;
         } catch (err) {
-          const isTimeout =
-            (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
+          const isTimeout = (err as Error).name === 'TimeoutError';
           end({ outcome: isTimeout ? 'timeout' : 'unavailable' });
           // Answer for the subgraph: nulls with typed errors at the fields' own paths.
           return new Response(

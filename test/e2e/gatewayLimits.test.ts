@@ -244,6 +244,52 @@ describe('graceful degradation when the OLAP subgraph is down or slow', () => {
     }
   });
 
+  /** The dashboard through a gateway whose "OLAP" starts an answer, then does `then`. */
+  const halfAnswered = async (then: (res: http.ServerResponse) => void) => {
+    const half = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"data":{"_entities":[{"series":{"points":[');
+      then(res);
+    });
+    await new Promise<void>((r) => half.listen(0, '127.0.0.1', () => r()));
+    const { port } = half.address() as AddressInfo;
+    const gateway = await stack.extraGateway(
+      { SUBGRAPH_TIMEOUT_MS: 400 },
+      { olapUrl: `http://127.0.0.1:${port}/graphql` },
+    );
+    try {
+      const started = Date.now();
+      const res = await stack.query<{ entity: { name: string; series: unknown } }>(
+        await stack.token('deg'),
+        QUERY,
+        {},
+        `${gateway.url}/graphql`,
+      );
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(res.body.data).toEqual({ entity: { name: 'e-000', series: null } });
+      return res.body.errors?.[0];
+    } finally {
+      await gateway.close();
+      half.closeAllConnections();
+      half.close();
+    }
+  };
+
+  it('times out an answer that stalls halfway, within the deadline', async () => {
+    expect(await halfAnswered(() => undefined)).toMatchObject({
+      path: ['entity', 'series'],
+      extensions: { code: 'ENGINE_TIMEOUT' },
+    });
+  });
+
+  it('answers TIER_UNAVAILABLE when the OLAP connection breaks halfway through an answer', async () => {
+    expect(await halfAnswered((res) => res.socket?.destroy())).toMatchObject({
+      path: ['entity', 'series'],
+      extensions: { code: 'TIER_UNAVAILABLE' },
+    });
+  });
+
   it('returns the OLTP fields and TIER_UNAVAILABLE when OLAP is down', async () => {
     await stack.olap.close();
     const res = await stack.query<{ entity: { name: string; series: unknown } }>(
