@@ -1,6 +1,6 @@
 // Imported by gateway/server.ts right after federationInternals.ts: Apollo Gateway's
 // result shaping (`computeResponse` in @apollo/gateway's dist/resultShaping.js), with
-// the same rules and the same errors, but without the garbage.
+// the same rules, values and errors, but without the garbage.
 //
 // After the subgraphs answer, the gateway copies every value of the answer into the
 // shape the client asked for. The package does it with an argument object and a result
@@ -9,7 +9,8 @@
 // @skip or @include. For a 9,000-point dashboard that is ~19 MB of garbage per answer
 // (a sampling heap profile of `npm run bench:query`): the gateway's largest allocation
 // by far, and the scavenges it causes. This port passes arguments positionally, hands
-// flags back in one variable, and skips the directive lookup for fields with none.
+// flags back in one variable, skips the directive lookup for fields with none, and
+// builds objects with fast properties (see Shaped).
 //
 // executeQueryPlan.js calls `resultShaping_1.computeResponse(...)`, reading the export
 // at every call, so replacing the cached module's export reaches it.
@@ -106,6 +107,17 @@ const INVALID = 1;
 const HAS_ERRORS = 2;
 let flags = 0;
 
+/**
+ * The objects an answer is built of. The package makes them with Object.create(null),
+ * so that a field aliased `__proto__` is a key like any other; but V8 keeps such
+ * objects in dictionary mode, slower to fill and to stringify (~3.5 ms of a 9,000-point
+ * answer). These inherit from one empty null-prototype object instead: Object.prototype
+ * is not in their chain (so there is no `__proto__` setter to hit either), and objects
+ * of one shape share fast properties.
+ */
+const Shaped = function () {} as unknown as new () => Output;
+Shaped.prototype = Object.create(null);
+
 /** What the package's `assert` throws when its condition is false. */
 function fail(message: string): never {
   throw new Error(message);
@@ -130,7 +142,7 @@ export const computeResponse: ComputeResponse = ({
     errors: [],
     introspectionHandling,
   };
-  const data: Output = Object.create(null);
+  const data = new Shaped();
   const res = applySelectionSet(
     input,
     operation.selectionSet,
@@ -381,8 +393,7 @@ function updateOutputValue(
       }
       objType = typenameType;
     }
-    const outputObject: Output =
-      outputValue === undefined ? Object.create(null) : (outputValue as Output);
+    const outputObject: Output = outputValue === undefined ? new Shaped() : (outputValue as Output);
     const res = applySelectionSet(input, selectionSet, outputObject, parameters, path, objType);
     const hasErrors = res === NULL_BUBBLE_UP;
     flags = hasErrors ? HAS_ERRORS : 0;
