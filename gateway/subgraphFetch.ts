@@ -88,18 +88,22 @@ export function subgraphFetcher(
           });
           res.on('end', () => {
             clearTimeout(timer);
-            const headers = new Headers();
-            const raw = res.rawHeaders;
-            for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-            resolve(
-              new SubgraphResponse(
-                url,
-                res.statusCode ?? 0,
-                res.statusMessage ?? '',
-                headers,
-                body,
-              ),
-            );
+            try {
+              const headers = new Headers();
+              const raw = res.rawHeaders;
+              for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+              resolve(
+                new SubgraphResponse(
+                  url,
+                  res.statusCode ?? 0,
+                  res.statusMessage ?? '',
+                  headers,
+                  body,
+                ),
+              );
+            } catch (err) {
+              fail(err as Error); // a header Headers refuses: not in an event handler's throw
+            }
           });
         },
       );
