@@ -67,12 +67,12 @@ export function subgraphFetcher(
       const target = new URL(url);
       const client = target.protocol === 'https:' ? https : http;
       const agent = agents[target.protocol as keyof typeof agents];
-      const deadline = named('TimeoutError', `no answer within ${timeoutMs} ms`);
-      let timedOut = false;
+      /** Set when the deadline passes (built then: an Error captures a stack). */
+      let deadline: Error | undefined;
       // called from the request's events only, so never before `timer` below is set
       const fail = (err: Error) => {
         clearTimeout(timer);
-        reject(timedOut ? deadline : err);
+        reject(deadline ?? err);
       };
       const req = client.request(
         target,
@@ -109,7 +109,7 @@ export function subgraphFetcher(
       );
       req.on('error', fail);
       const timer = setTimeout(() => {
-        timedOut = true;
+        deadline = named('TimeoutError', `no answer within ${timeoutMs} ms`);
         req.destroy(deadline);
       }, timeoutMs);
       req.end(init.body);
