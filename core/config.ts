@@ -72,6 +72,7 @@ export const configSchema = z.object({
   SAFELIST_FILE: z.string().optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  COMPILE_QUERIES_AFTER: z.coerce.number().int().min(0).default(2),
   APOLLO_KEY: z.string().optional(),
   APOLLO_GRAPH_REF: z.string().optional(),
   APOLLO_USAGE_REPORTING_URL: z.url().optional(),

@@ -48,6 +48,7 @@ export async function startOlapSubgraph(
     createContext: (identity, requestLog, signal) =>
       createOlapContext(router, dbs.app, identity, requestLog, signal),
     cacheMaxAgeSeconds: config.RESPONSE_CACHE_TTL_SECONDS,
+    compileAfter: config.COMPILE_QUERIES_AFTER,
     mount: (app) => app.get(DATA_VERSION_PATH, dataVersionHandler(feed, config.CONTEXT_SECRET)),
     onClose: () => feed.stop(),
   });

@@ -36,6 +36,7 @@ export async function startOltpSubgraph(
     createContext: (identity, requestLog) =>
       createOltpContext(dbs.app, identity, requestLog, limits),
     cacheMaxAgeSeconds: config.RESPONSE_CACHE_TTL_SECONDS,
+    compileAfter: config.COMPILE_QUERIES_AFTER,
     mount: (app) => {
       app.post('/v1/ingest', bulkIngestHandler(dbs.app, config.CONTEXT_SECRET, limits, log));
       app.post(
