@@ -89,11 +89,13 @@ export function compiledExecutor(schema: GraphQLSchema, compileAfter: number): C
       plans.set(document, byName);
     }
     const name = operationName ?? '';
-    const plan = byName.get(name) ?? (hasDirective(document) ? 'interpret' : 0);
-    if (typeof plan !== 'number') {
+    let plan = byName.get(name);
+    if (plan === undefined) {
+      plan = hasDirective(document) ? 'interpret' : 0;
       byName.set(name, plan);
-      return plan === 'interpret' ? null : plan;
     }
+    if (plan === 'interpret') return null;
+    if (typeof plan !== 'number') return plan;
     if (plan + 1 < compileAfter) {
       byName.set(name, plan + 1);
       return null;
