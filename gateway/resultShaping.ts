@@ -10,7 +10,9 @@
 // (a sampling heap profile of `npm run bench:query`): the gateway's largest allocation
 // by far, and the scavenges it causes. This port passes arguments positionally, hands
 // flags back in one variable, skips the directive lookup for fields with none, and
-// builds objects with fast properties (see Shaped).
+// builds objects with fast properties (see Shaped). A subtree the fetch kept as text
+// (rawSubtrees.ts) is the output as it is where the client selected exactly what was
+// fetched (`clientSignature`); otherwise it is parsed here and shaped as usual.
 //
 // executeQueryPlan.js calls `resultShaping_1.computeResponse(...)`, reading the export
 // at every call, so replacing the cached module's export reaches it.
@@ -19,6 +21,7 @@
 // rules shows up there.
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { plainSignature, RawJSON } from './rawSubtrees.ts';
 
 /** The parts of @apollo/federation-internals' element and type classes used here. */
 interface TypeLike {
@@ -79,6 +82,7 @@ interface Federation {
   isListType(type: unknown): boolean;
   isCompositeType(type: unknown): boolean;
   isObjectType(type: unknown): boolean;
+  isEnumType(type: unknown): boolean;
   isSubtype(maybeSuper: unknown, maybeSub: unknown): boolean;
   isValidLeafValue(schema: SchemaLike, value: unknown, type: unknown): boolean;
   typenameFieldName: string;
@@ -94,6 +98,7 @@ const {
   isListType,
   isCompositeType,
   isObjectType,
+  isEnumType,
   isSubtype,
   isValidLeafValue,
   typenameFieldName,
@@ -150,6 +155,7 @@ export const computeResponse: ComputeResponse = ({
     parameters,
     [],
     operation.schema().schemaDefinition.rootType(operation.rootKind),
+    repeatedResponseNames(operation.selectionSet),
   );
   return { data: res === NULL_BUBBLE_UP ? null : data, errors: parameters.errors };
 };
@@ -190,6 +196,70 @@ function typeConditionApplies(
   return isSubtype(typeCondition, parentType);
 }
 
+/**
+ * The response names that `selectionSet` (fragments included) selects more than once:
+ * their outputs are merged from several selections, so none of them is taken raw.
+ */
+const repeatedNamesCache = new WeakMap<SelectionSetLike, ReadonlySet<string>>();
+function repeatedResponseNames(selectionSet: SelectionSetLike): ReadonlySet<string> {
+  let repeated = repeatedNamesCache.get(selectionSet);
+  if (repeated === undefined) {
+    const seen = new Set<string>();
+    const found = new Set<string>();
+    const visit = (set: SelectionSetLike) => {
+      for (const selection of set.selections()) {
+        if (selection.kind === 'FragmentSelection') visit(selection.selectionSet!);
+        else {
+          const name = selection.element.responseName();
+          if (seen.has(name)) found.add(name);
+          seen.add(name);
+        }
+      }
+    };
+    visit(selectionSet);
+    repeated = found;
+    repeatedNamesCache.set(selectionSet, repeated);
+  }
+  return repeated;
+}
+
+/**
+ * The signature (rawSubtrees.ts) of a client's sub-selection, or null where a raw
+ * subtree could not stand for its output: fragments, directives, aliases,
+ * `__typename`, introspection, or an enum leaf (whose values are checked against the
+ * supergraph here, not in the subgraph).
+ */
+const signatureCache = new WeakMap<SelectionSetLike, { signature: string | null }>();
+function clientSignature(selectionSet: SelectionSetLike): string | null {
+  let cached = signatureCache.get(selectionSet);
+  if (cached === undefined) {
+    const fields = [];
+    let isPlain = true;
+    for (const selection of selectionSet.selections()) {
+      if (selection.kind !== 'FieldSelection') {
+        isPlain = false;
+        break;
+      }
+      const { element } = selection;
+      let leaf = element.definition.type;
+      while (isNonNullType(leaf) || isListType(leaf)) leaf = leaf.ofType;
+      fields.push({
+        name: element.name,
+        isPlain:
+          element.appliedDirectives.length === 0 &&
+          element.responseName() === element.name &&
+          element.name !== typenameFieldName &&
+          !element.definition.isSchemaIntrospectionField() &&
+          !isEnumType(leaf),
+        inner: selection.selectionSet && clientSignature(selection.selectionSet),
+      });
+    }
+    cached = { signature: isPlain ? plainSignature(fields) : null };
+    signatureCache.set(selectionSet, cached);
+  }
+  return cached.signature;
+}
+
 function applySelectionSet(
   input: Output,
   selectionSet: SelectionSetLike,
@@ -197,6 +267,7 @@ function applySelectionSet(
   parameters: Parameters,
   path: (string | number)[],
   parentType: TypeLike,
+  repeated: ReadonlySet<string>,
 ): number {
   for (const selection of selectionSet.selections()) {
     if (shouldSkip(selection.element, parameters)) continue;
@@ -212,6 +283,19 @@ function applySelectionSet(
         continue;
       }
       let inputValue = (hasOwn(input, responseName) ? input[responseName] : undefined) ?? null;
+      if (inputValue instanceof RawJSON) {
+        // the subgraph's text is this field's output when the client asked the same
+        if (
+          outputValue === undefined &&
+          selection.selectionSet !== undefined &&
+          !repeated.has(responseName) &&
+          clientSignature(selection.selectionSet) === inputValue.signature
+        ) {
+          output[responseName] = inputValue;
+          continue;
+        }
+        inputValue = JSON.parse(inputValue.text);
+      }
       if (field.name === typenameFieldName) {
         if (outputValue === undefined) {
           if (inputValue === null && responseName !== typenameFieldName) {
@@ -261,6 +345,7 @@ function applySelectionSet(
           parameters,
           path,
           fragment.typeCondition ?? parentType,
+          repeated,
         );
         if (res === NULL_BUBBLE_UP) return NULL_BUBBLE_UP;
       }
@@ -394,7 +479,15 @@ function updateOutputValue(
       objType = typenameType;
     }
     const outputObject: Output = outputValue === undefined ? new Shaped() : (outputValue as Output);
-    const res = applySelectionSet(input, selectionSet, outputObject, parameters, path, objType);
+    const res = applySelectionSet(
+      input,
+      selectionSet,
+      outputObject,
+      parameters,
+      path,
+      objType,
+      repeatedResponseNames(selectionSet),
+    );
     const hasErrors = res === NULL_BUBBLE_UP;
     flags = hasErrors ? HAS_ERRORS : 0;
     return hasErrors ? null : outputObject;
