@@ -27,6 +27,7 @@ import { DATA_VERSION_PATH, type DataVersionAnswer } from '../core/dataVersion.t
 import type { Logger } from '../core/logger.ts';
 import { CONTEXT_HEADER, signContext, type RequestIdentity } from '../core/signedContext.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { stringifyWithRawSubtrees } from './rawSubtrees.ts';
 
 export interface ResponseCacheOptions {
   /** The OLAP subgraph's base URL (its data-version route is asked). */
@@ -197,8 +198,8 @@ export class ResponseCache {
     }
     const keep = data ? this.pending.get(data) : undefined;
     if (!keep || errors !== undefined || extensions !== undefined)
-      return `${JSON.stringify(result)}\n`;
-    const text = `{"data":${JSON.stringify(data)}}\n`; // = JSON.stringify(result) + '\n'
+      return `${stringifyWithRawSubtrees(result)}\n`;
+    const text = `{"data":${stringifyWithRawSubtrees(data)}}\n`; // = the result's JSON + '\n'
     const entry = { text, bytes: Buffer.from(text) };
     this.entries.set(keep.key, entry, { ttl: keep.ttlMs });
     return this.sendingBytes(entry);

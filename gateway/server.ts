@@ -3,6 +3,7 @@
 // context. It never touches a database.
 import './federationInternals.ts'; // first: before @apollo/gateway loads
 import './resultShaping.ts'; // Apollo Gateway's result shaping without its per-value garbage
+import './planMerge.ts'; // Apollo Gateway's deepMerge, for subtrees kept as text
 import '../core/graphqlFastPaths.ts'; // graphql-js's variable coercion and field arguments, faster
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -39,6 +40,12 @@ import { ResponseCache } from './responseCache.ts';
 import { loadSafelist } from './safelist.ts';
 import { formatGatewayError } from './subgraphErrors.ts';
 import { subgraphFetcher } from './subgraphFetch.ts';
+import {
+  rawFieldPlans,
+  fieldSetNames,
+  stringifyWithRawSubtrees,
+  type RawFieldPlan,
+} from './rawSubtrees.ts';
 import { unavailablePayload } from './unavailableResponse.ts';
 import { loadSupergraph } from './supergraph.ts';
 
@@ -64,10 +71,11 @@ class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     private readonly ttlSeconds: number,
     timeoutMs: number,
     metrics: GatewayMetrics,
+    planFor: (query: string) => RawFieldPlan | null,
   ) {
-    // node:http, the whole answer read as one string (see subgraphFetch.ts); every call
-    // carries a deadline, past which it is aborted.
-    const post = subgraphFetcher(timeoutMs);
+    // node:http, the whole answer read as one string, plain subtrees kept as text (see
+    // subgraphFetch.ts); every call carries a deadline, past which it is aborted.
+    const post = subgraphFetcher(timeoutMs, planFor);
     super({
       url,
       fetcher: (async (input: string, init: FetcherRequestInit) => {
@@ -149,8 +157,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     secret: config.CONTEXT_SECRET,
     log,
   });
+  const supergraphSdl = await loadSupergraph();
+  // Which fields of each subgraph query's answer may pass through as text (rawSubtrees.ts).
+  const planFor = rawFieldPlans(fieldSetNames(supergraphSdl));
   const gateway = new ApolloGateway({
-    supergraphSdl: await loadSupergraph(),
+    supergraphSdl,
     buildService: ({ name }) => {
       const url = urls[name as 'oltp' | 'olap'];
       if (!url) throw new Error(`supergraph names an unknown subgraph: ${name}`);
@@ -161,6 +172,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
         config.CONTEXT_TTL_SECONDS,
         config.SUBGRAPH_TIMEOUT_MS,
         metrics,
+        planFor,
       );
     },
   });
@@ -230,7 +242,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
         : ApolloServerPluginLandingPageDisabled(),
     ],
     formatError: formatGatewayError,
-    ...(responseCache ? { stringifyResult: responseCache.stringify } : {}),
+    // Subtrees kept as text are spliced in as they are (rawSubtrees.ts).
+    stringifyResult: responseCache
+      ? responseCache.stringify
+      : (result) => `${stringifyWithRawSubtrees(result)}\n`,
     ...(config.APOLLO_KEY
       ? { apollo: { key: config.APOLLO_KEY, graphRef: config.APOLLO_GRAPH_REF } }
       : {}),

@@ -8,11 +8,15 @@
 // largest cost left once result shaping was lean (~18 ms of CPU per dashboard). Here
 // the socket's chunks are decoded as they arrive and parsed once.
 //
+// Given `planFor` (rawSubtrees.ts), `json()` keeps the plain subtrees of the answer
+// that the query's plan names as their text instead of parsing them.
+//
 // The deadline covers the whole answer, body included; past it the request is
 // destroyed and the promise rejects with a `TimeoutError`.
 import http from 'node:http';
 import https from 'node:https';
 import type { FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
+import { parseWithRawFields, type RawFieldPlan } from './rawSubtrees.ts';
 
 /** A whole answer, already read: what RemoteGraphQLDataSource needs of a Response. */
 class SubgraphResponse implements FetcherResponse {
@@ -26,6 +30,8 @@ class SubgraphResponse implements FetcherResponse {
     readonly statusText: string,
     readonly headers: Headers,
     private readonly body: string,
+    /** Which fields of the answer to keep as text; null: parse it all. */
+    private readonly plan: RawFieldPlan | null = null,
   ) {
     this.ok = status >= 200 && status < 300;
   }
@@ -35,7 +41,7 @@ class SubgraphResponse implements FetcherResponse {
   }
 
   async json(): Promise<unknown> {
-    return JSON.parse(this.body);
+    return this.plan ? parseWithRawFields(this.body, this.plan) : JSON.parse(this.body);
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
@@ -44,7 +50,28 @@ class SubgraphResponse implements FetcherResponse {
   }
 
   clone(): SubgraphResponse {
-    return new SubgraphResponse(this.url, this.status, this.statusText, this.headers, this.body);
+    return new SubgraphResponse(
+      this.url,
+      this.status,
+      this.statusText,
+      this.headers,
+      this.body,
+      this.plan,
+    );
+  }
+}
+
+/** The plan for the GraphQL request in `body` (`{"query": …, …}`), if any. */
+function planOf(
+  body: FetcherRequestInit['body'],
+  planFor: (query: string) => RawFieldPlan | null,
+): RawFieldPlan | null {
+  if (typeof body !== 'string') return null;
+  try {
+    const { query } = JSON.parse(body) as { query?: unknown };
+    return typeof query === 'string' ? planFor(query) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -53,10 +80,12 @@ const named = (name: string, message: string): Error => Object.assign(new Error(
 /**
  * A RemoteGraphQLDataSource fetcher: POSTs with `init`'s method, headers and body, and
  * answers once the whole body has arrived, or rejects (`TimeoutError` past
- * `timeoutMs`; the socket's own error otherwise).
+ * `timeoutMs`; the socket's own error otherwise). `planFor` names, per query text,
+ * the answer's fields to keep as text.
  */
 export function subgraphFetcher(
   timeoutMs: number,
+  planFor?: (query: string) => RawFieldPlan | null,
 ): (url: string, init?: FetcherRequestInit) => Promise<FetcherResponse> {
   const agents = {
     'http:': new http.Agent({ keepAlive: true }),
@@ -67,6 +96,7 @@ export function subgraphFetcher(
       const target = new URL(url);
       const client = target.protocol === 'https:' ? https : http;
       const agent = agents[target.protocol as keyof typeof agents];
+      const plan = planFor ? planOf(init.body, planFor) : null;
       /** Set when the deadline passes (built then: an Error captures a stack). */
       let deadline: Error | undefined;
       // called from the request's events only, so never before `timer` below is set
@@ -99,6 +129,7 @@ export function subgraphFetcher(
                   res.statusMessage ?? '',
                   headers,
                   body,
+                  plan,
                 ),
               );
             } catch (err) {
