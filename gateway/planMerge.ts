@@ -17,8 +17,7 @@ type Tree = Record<string, unknown>;
 const isObject = (value: unknown): value is Tree =>
   value !== undefined && value !== null && typeof value === 'object' && !Array.isArray(value);
 
-const parsed = (value: unknown): unknown =>
-  value instanceof RawJSON ? JSON.parse(value.text) : value;
+const parsed = (value: unknown): unknown => (value instanceof RawJSON ? value.parse() : value);
 
 /** Makes `key` an own property of `obj` when `obj` inherits one of that name (as the package does). */
 function defineOwn(obj: Tree, key: string): void {

@@ -13,21 +13,21 @@
 //
 // Hits are served as the response stored: with a 9,000-point dashboard, parsing and
 // re-serialising the stored answer (what Apollo's response-cache plugin does) would
-// cost more than the whole rest of a hit. Its UTF-8 bytes are kept too and sent in
-// place of the text (`sendStoredBytes`), so a hit encodes nothing, and an answer
-// being kept is encoded once.
+// cost more than the whole rest of a hit. An entry is the response's UTF-8 bytes, sent
+// as they are (responseBytes.ts), so a hit encodes nothing, and an answer being kept
+// is serialised once, for the response and for the cache.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import type { RequestHandler } from 'express';
 import type { FormattedExecutionResult } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { DATA_VERSION_PATH, type DataVersionAnswer } from '../core/dataVersion.ts';
 import type { Logger } from '../core/logger.ts';
 import { CONTEXT_HEADER, signContext, type RequestIdentity } from '../core/signedContext.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { stringifyWithRawSubtrees } from './rawSubtrees.ts';
+import { serializeWithRawSubtrees } from './rawSubtrees.ts';
+import type { ResponseBytes } from './responseBytes.ts';
 
 export interface ResponseCacheOptions {
   /** The OLAP subgraph's base URL (its data-version route is asked). */
@@ -38,19 +38,17 @@ export interface ResponseCacheOptions {
   /** The version request's deadline; past it the query runs uncached. */
   versionTimeoutMs?: number;
   metrics: GatewayMetrics;
+  /** Sends responses held as bytes (stored ones, among others). */
+  responseBytes: ResponseBytes;
   log: Logger;
 }
-
-/** Hits stringified but not yet sent (a bound in case a response is never sent). */
-const MAX_OUTGOING = 256;
 
 interface CacheableContext {
   identity?: RequestIdentity;
 }
 
-/** A stored answer: the whole response text (`{"data":…}`) and its UTF-8 bytes. */
+/** A stored answer: the whole response (`{"data":…}\n`) as UTF-8 bytes. */
 interface Entry {
-  text: string;
   bytes: Buffer;
 }
 
@@ -58,12 +56,6 @@ export class ResponseCache {
   private readonly entries: LRUCache<string, Entry>;
   /** Answers served from the cache: the data object handed to Apollo → its entry. */
   private readonly served = new WeakMap<object, Entry>();
-  /**
-   * Hits' texts between `stringify` and the response: text → its bytes and how many
-   * responses are about to send it. A Map keyed by a long string stays cheap: V8 hashes
-   * strings that long by their length, and the text sent is the very string stored.
-   */
-  private readonly outgoing = new Map<string, { bytes: Buffer; count: number }>();
   /** Answers to keep: the data object → the key to keep its JSON text under. */
   private readonly pending = new WeakMap<object, { key: string; ttlMs: number }>();
   private readonly versionUrl: URL;
@@ -73,9 +65,7 @@ export class ResponseCache {
   constructor(private readonly options: ResponseCacheOptions) {
     this.entries = new LRUCache({
       maxSize: options.maxBytes,
-      // A one-byte string when all ASCII (as JSON of our answers is), else two per char.
-      sizeCalculation: ({ text, bytes }, key) =>
-        text.length * (bytes.length === text.length ? 1 : 2) + bytes.length + 2 * key.length,
+      sizeCalculation: ({ bytes }, key) => bytes.length + 2 * key.length,
     });
     this.versionUrl = new URL(DATA_VERSION_PATH, options.olapUrl);
     this.http = this.versionUrl.protocol === 'https:' ? https : http;
@@ -185,48 +175,26 @@ export class ResponseCache {
   }
 
   /**
-   * Apollo's `stringifyResult`: the stored text for a hit; an answer to keep is
+   * Apollo's `stringifyResult`: the stored bytes for a hit; an answer to keep is
    * serialised once, both for the response and for the cache.
    */
   readonly stringify = (result: FormattedExecutionResult): string => {
+    const { responseBytes } = this.options;
     const { data, errors, extensions } = result;
     const served = data ? this.served.get(data) : undefined;
     if (served !== undefined) {
-      if (errors !== undefined || extensions !== undefined)
-        return `${JSON.stringify({ errors, data: JSON.parse(served.text).data, extensions })}\n`;
-      return this.sendingBytes(served);
+      if (errors !== undefined || extensions !== undefined) {
+        const stored = JSON.parse(served.bytes.toString('utf8')) as { data: unknown };
+        return `${JSON.stringify({ errors, data: stored.data, extensions })}\n`;
+      }
+      return responseBytes.body(served.bytes);
     }
     const keep = data ? this.pending.get(data) : undefined;
     if (!keep || errors !== undefined || extensions !== undefined)
-      return `${stringifyWithRawSubtrees(result)}\n`;
-    const text = `{"data":${stringifyWithRawSubtrees(data)}}\n`; // = the result's JSON + '\n'
-    const entry = { text, bytes: Buffer.from(text) };
+      return responseBytes.body(serializeWithRawSubtrees(result, '\n'));
+    const response = serializeWithRawSubtrees({ data }, '\n'); // = the result's JSON + '\n'
+    const entry = { bytes: typeof response === 'string' ? Buffer.from(response) : response };
     this.entries.set(keep.key, entry, { ttl: keep.ttlMs });
-    return this.sendingBytes(entry);
-  };
-
-  /** The entry's text, noted so that `sendStoredBytes` sends its bytes in its place. */
-  private sendingBytes(entry: Entry): string {
-    const out = this.outgoing.get(entry.text);
-    if (out) out.count += 1;
-    else if (this.outgoing.size < MAX_OUTGOING)
-      this.outgoing.set(entry.text, { bytes: entry.bytes, count: 1 });
-    return entry.text;
-  }
-
-  /**
-   * Express middleware before Apollo's: a response whose body is a stored answer's text
-   * (a hit, or an answer just kept) sends the bytes stored with it instead (the same
-   * bytes; Express would encode the text again).
-   */
-  readonly sendStoredBytes: RequestHandler = (_req, res, next) => {
-    const send = res.send;
-    res.send = (body?: unknown) => {
-      const out = typeof body === 'string' ? this.outgoing.get(body) : undefined;
-      if (!out) return send.call(res, body);
-      if (--out.count === 0) this.outgoing.delete(body as string);
-      return send.call(res, out.bytes);
-    };
-    next();
+    return responseBytes.body(entry.bytes);
   };
 }

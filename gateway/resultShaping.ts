@@ -294,7 +294,7 @@ function applySelectionSet(
           output[responseName] = inputValue;
           continue;
         }
-        inputValue = JSON.parse(inputValue.text);
+        inputValue = (inputValue.parse() ?? null) as NonNullable<unknown> | null;
       }
       if (field.name === typenameFieldName) {
         if (outputValue === undefined) {

@@ -41,11 +41,12 @@ import { loadSafelist } from './safelist.ts';
 import { formatGatewayError } from './subgraphErrors.ts';
 import { subgraphFetcher } from './subgraphFetch.ts';
 import {
-  rawFieldPlans,
   fieldSetNames,
-  stringifyWithRawSubtrees,
+  rawFieldPlans,
+  serializeWithRawSubtrees,
   type RawFieldPlan,
 } from './rawSubtrees.ts';
+import { ResponseBytes } from './responseBytes.ts';
 import { unavailablePayload } from './unavailableResponse.ts';
 import { loadSupergraph } from './supergraph.ts';
 
@@ -197,6 +198,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       throw new Error(failed.map((f) => String(f.reason?.message ?? f.reason)).join('; '));
   });
   const httpServer = http.createServer(app);
+  const responseBytes = new ResponseBytes();
   const responseCache =
     config.RESPONSE_CACHE_MB > 0
       ? new ResponseCache({
@@ -205,6 +207,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
           contextTtlSeconds: config.CONTEXT_TTL_SECONDS,
           maxBytes: config.RESPONSE_CACHE_MB * 1024 * 1024,
           metrics,
+          responseBytes,
           log,
         })
       : null;
@@ -242,10 +245,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
         : ApolloServerPluginLandingPageDisabled(),
     ],
     formatError: formatGatewayError,
-    // Subtrees kept as text are spliced in as they are (rawSubtrees.ts).
+    // Subtrees kept as text go out as the bytes the subgraph sent (rawSubtrees.ts).
     stringifyResult: responseCache
       ? responseCache.stringify
-      : (result) => `${stringifyWithRawSubtrees(result)}\n`,
+      : (result) => responseBytes.body(serializeWithRawSubtrees(result, '\n')),
     ...(config.APOLLO_KEY
       ? { apollo: { key: config.APOLLO_KEY, graphRef: config.APOLLO_GRAPH_REF } }
       : {}),
@@ -270,7 +273,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   app.use(
     '/graphql',
     express.json({ limit: config.GRAPHQL_MAX_BODY_BYTES }),
-    ...(responseCache ? [responseCache.sendStoredBytes] : []),
+    responseBytes.middleware,
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const requestId = req.header('x-request-id') ?? randomUUID();

@@ -1,13 +1,14 @@
 // The response cache's own mechanics against a stand-in data-version route: a hit is
-// sent as the bytes stored with it, and a version that cannot be had in time means
-// answering uncached. test/e2e/responseCache.test.ts covers it with the whole stack.
+// sent as the bytes stored (through gateway/responseBytes.ts, tested here too), and a
+// version that cannot be had in time means answering uncached. test/e2e/responseCache.test.ts covers it with the whole stack.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Response } from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../core/logger.ts';
 import { CONTEXT_HEADER, verifyContext } from '../../core/signedContext.ts';
 import { GatewayMetrics } from '../../gateway/metrics.ts';
+import { ResponseBytes } from '../../gateway/responseBytes.ts';
 import { ResponseCache } from '../../gateway/responseCache.ts';
 
 const SECRET = 'unit-test-secret';
@@ -41,6 +42,7 @@ afterAll(async () => {
 
 function newCache(versionTimeoutMs = 1000) {
   const metrics = new GatewayMetrics();
+  const responseBytes = new ResponseBytes();
   const cache = new ResponseCache({
     olapUrl,
     contextSecret: SECRET,
@@ -48,15 +50,27 @@ function newCache(versionTimeoutMs = 1000) {
     maxBytes: 1 << 20,
     versionTimeoutMs,
     metrics,
+    responseBytes,
     log: createLogger('silent'),
   });
   const lookups = async (result: string) =>
     (await metrics.responseCache.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
-  return { cache, lookups };
+  /** One query, as Express is finally given its response (bytes or text). */
+  const respond = async (answer: Record<string, unknown>) =>
+    sent(responseBytes, await apolloResponse(cache, answer));
+  /** The same, as text. */
+  const ask = async (answer: Record<string, unknown>) => {
+    const given = await respond(answer);
+    return Buffer.isBuffer(given) ? given.toString('utf8') : (given as string);
+  };
+  return { lookups, respond, ask };
 }
 
-/** One query through the plugin's hooks, as Apollo calls them; returns the response text. */
-async function ask(cache: ResponseCache, answer: Record<string, unknown>): Promise<string> {
+/** One query through the plugin's hooks, as Apollo calls them; returns Apollo's response string. */
+async function apolloResponse(
+  cache: ResponseCache,
+  answer: Record<string, unknown>,
+): Promise<string> {
   const hooks = await cache.plugin<{ identity: typeof identity }>().requestDidStart!({} as never);
   const request = {
     contextValue: { identity },
@@ -77,52 +91,77 @@ async function ask(cache: ResponseCache, answer: Record<string, unknown>): Promi
   return cache.stringify({ data });
 }
 
-/** What Express's res.send is finally given for a body, through sendStoredBytes. */
-function sent(cache: ResponseCache, body: string): unknown {
+/** What Express's res.send is finally given for Apollo's response string. */
+function sent(responseBytes: ResponseBytes, body: string): unknown {
   let given: unknown;
   const res = { send: (b: unknown) => (given = b) } as unknown as Response;
-  cache.sendStoredBytes({} as never, res, () => undefined);
+  responseBytes.middleware({} as never, res, () => undefined);
   res.send(body);
   return given;
 }
 
+describe('ResponseBytes', () => {
+  it('sends bytes in place of their placeholder, once; text as it is', () => {
+    const responseBytes = new ResponseBytes();
+    expect(responseBytes.body('{"data":1}\n')).toBe('{"data":1}\n');
+    expect(sent(responseBytes, '{"data":1}\n')).toBe('{"data":1}\n');
+    const bytes = Buffer.from('{"data":"é"}\n');
+    const placeholder = responseBytes.body(bytes);
+    expect(placeholder).not.toContain('data');
+    expect(sent(responseBytes, placeholder)).toBe(bytes);
+    expect(sent(responseBytes, placeholder)).toBe(placeholder);
+  });
+
+  it('forgets a placeholder never sent after a minute', () => {
+    vi.useFakeTimers({ now: Date.parse('2026-12-03T00:00:00Z') });
+    try {
+      const responseBytes = new ResponseBytes();
+      const early = responseBytes.body(Buffer.from('1'));
+      vi.setSystemTime(Date.parse('2026-12-03T00:00:59Z'));
+      const late = responseBytes.body(Buffer.from('2'));
+      vi.setSystemTime(Date.parse('2026-12-03T00:01:01Z'));
+      const last = responseBytes.body(Buffer.from('3'));
+      expect(sent(responseBytes, early)).toBe(early);
+      expect(String(sent(responseBytes, late))).toBe('2');
+      expect(String(sent(responseBytes, last))).toBe('3');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('ResponseCache', () => {
-  it('sends a hit as the bytes stored with it, and only a hit', async () => {
+  it('sends a stored answer as its bytes: the same bytes for every hit', async () => {
     mode = { version: 'v1' };
-    const { cache, lookups } = newCache();
-    const missText = await ask(cache, { answer: 'é 1' });
-    // An answer being kept is encoded once: its stored bytes go out.
-    expect((sent(cache, missText) as Buffer).toString('utf8')).toBe(missText);
-    const hitText = await ask(cache, { answer: 'different, never computed' });
+    const { respond, lookups } = newCache();
+    // An answer being kept is serialised once: its stored bytes go out.
+    const miss = await respond({ answer: 'é 1' });
+    expect(Buffer.isBuffer(miss)).toBe(true);
+    expect(JSON.parse((miss as Buffer).toString('utf8'))).toEqual({ data: { answer: 'é 1' } });
+    const hit = await respond({ answer: 'different, never computed' });
     expect(await lookups('hit')).toBe(1);
-    expect(JSON.parse(hitText)).toEqual({ data: { answer: 'é 1' } });
-    const bytes = sent(cache, hitText);
-    expect(Buffer.isBuffer(bytes)).toBe(true);
-    expect((bytes as Buffer).toString('utf8')).toBe(hitText);
-    // Each stringified hit is swapped once; the same text again goes out as text.
-    expect(sent(cache, hitText)).toBe(hitText);
+    expect(hit).toBe(miss);
     // Answers not kept (here: the version route fails) go out as text.
     mode = { status: 503 };
-    const uncached = await ask(cache, { answer: 2 });
-    expect(sent(cache, uncached)).toBe(uncached);
+    expect(await respond({ answer: 2 })).toBe('{"data":{"answer":2}}\n');
   });
 
   it('a new data version misses', async () => {
     mode = { version: 'v1' };
-    const { cache, lookups } = newCache();
-    await ask(cache, { answer: 1 });
+    const { ask, lookups } = newCache();
+    await ask({ answer: 1 });
     mode = { version: 'v2' };
-    expect(JSON.parse(await ask(cache, { answer: 2 }))).toEqual({ data: { answer: 2 } });
+    expect(JSON.parse(await ask({ answer: 2 }))).toEqual({ data: { answer: 2 } });
     expect(await lookups('miss')).toBe(2);
   });
 
   it('asks once more when a kept-alive connection was closed under it', async () => {
     mode = { version: 'v1' };
-    const { cache, lookups } = newCache();
-    await ask(cache, { answer: 1 }); // opens the connection that the next ask reuses
+    const { ask, lookups } = newCache();
+    await ask({ answer: 1 }); // opens the connection that the next ask reuses
     mode = 'reset once';
     const before = requests;
-    expect(JSON.parse(await ask(cache, { answer: 2 }))).toEqual({ data: { answer: 1 } });
+    expect(JSON.parse(await ask({ answer: 2 }))).toEqual({ data: { answer: 1 } });
     expect(requests - before).toBe(2);
     expect([await lookups('hit'), await lookups('bypass')]).toEqual([1, 0]);
   });
@@ -130,15 +169,15 @@ describe('ResponseCache', () => {
   it('answers uncached when the version route fails or does not answer in time', async () => {
     mode = { status: 500 };
     const failing = newCache();
-    expect(JSON.parse(await ask(failing.cache, { answer: 1 }))).toEqual({ data: { answer: 1 } });
+    expect(JSON.parse(await failing.ask({ answer: 1 }))).toEqual({ data: { answer: 1 } });
     expect(await failing.lookups('bypass')).toBe(1);
 
     mode = 'hang';
     const slow = newCache(200);
-    expect(JSON.parse(await ask(slow.cache, { answer: 2 }))).toEqual({ data: { answer: 2 } });
+    expect(JSON.parse(await slow.ask({ answer: 2 }))).toEqual({ data: { answer: 2 } });
     expect(await slow.lookups('bypass')).toBe(1);
     mode = { version: 'v1' }; // and nothing was kept meanwhile
-    expect(JSON.parse(await ask(slow.cache, { answer: 3 }))).toEqual({ data: { answer: 3 } });
+    expect(JSON.parse(await slow.ask({ answer: 3 }))).toEqual({ data: { answer: 3 } });
     expect(await slow.lookups('miss')).toBe(1);
   });
 });
