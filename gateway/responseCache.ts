@@ -43,6 +43,9 @@ export interface ResponseCacheOptions {
   log: Logger;
 }
 
+/** A document that is plainly a mutation (anything else may be a query). */
+const MUTATION = /^\s*mutation\b/;
+
 interface CacheableContext {
   identity?: RequestIdentity;
 }
@@ -122,14 +125,20 @@ export class ResponseCache {
   plugin<C extends CacheableContext>(): ApolloServerPlugin<C> {
     const { metrics } = this.options;
     return {
-      requestDidStart: async () => {
+      requestDidStart: async ({ contextValue, request: { query } }) => {
         let key: string | null = null;
         let hit = false;
+        // Asked as soon as the caller is known, while Apollo parses, validates and runs
+        // the other plugins (~1 ms of a 7 ms hit); still after the request arrived, so
+        // still a barrier for the caller's own writes. Not for what is plainly a mutation.
+        const identity = contextValue?.identity;
+        const asked =
+          identity && !(query && MUTATION.test(query)) ? this.version(identity) : undefined;
         return {
           responseForOperation: async (request) => {
             const { identity } = request.contextValue;
             if (request.operation?.operation !== 'query' || !identity) return null;
-            const version = await this.version(identity);
+            const version = await (asked ?? this.version(identity));
             if (version === null) {
               metrics.responseCache.inc({ result: 'bypass' });
               return null;

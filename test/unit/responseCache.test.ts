@@ -63,7 +63,7 @@ function newCache(versionTimeoutMs = 1000) {
     const given = await respond(answer);
     return Buffer.isBuffer(given) ? given.toString('utf8') : (given as string);
   };
-  return { lookups, respond, ask };
+  return { cache, lookups, respond, ask };
 }
 
 /** One query through the plugin's hooks, as Apollo calls them; returns Apollo's response string. */
@@ -71,15 +71,17 @@ async function apolloResponse(
   cache: ResponseCache,
   answer: Record<string, unknown>,
 ): Promise<string> {
-  const hooks = await cache.plugin<{ identity: typeof identity }>().requestDidStart!({} as never);
   const request = {
     contextValue: { identity },
     operation: { operation: 'query' },
     source: '{ answer }',
     operationName: null,
-    request: { variables: {} },
+    request: { query: '{ answer }', variables: {} },
     metrics: {},
   };
+  const hooks = await cache.plugin<{ identity: typeof identity }>().requestDidStart!(
+    request as never,
+  );
   const served = await hooks!.responseForOperation!(request as never);
   const data = served
     ? (served.body as { singleResult: { data: Record<string, unknown> } }).singleResult.data
@@ -144,6 +146,33 @@ describe('ResponseCache', () => {
     // Answers not kept (here: the version route fails) go out as text.
     mode = { status: 503 };
     expect(await respond({ answer: 2 })).toBe('{"data":{"answer":2}}\n');
+  });
+
+  it('asks for the version once per query as the request starts; not for a mutation', async () => {
+    mode = { version: 'v1' };
+    const { cache } = newCache();
+    const plugin = cache.plugin<{ identity: typeof identity }>();
+    const before = requests;
+    const query = { contextValue: { identity }, request: { query: '{ answer }' } };
+    const hooks = await plugin.requestDidStart!(query as never);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(requests - before).toBe(1); // asked before any operation was resolved
+    await hooks!.responseForOperation!({
+      ...query,
+      operation: { operation: 'query' },
+      source: '{ answer }',
+      operationName: null,
+      metrics: {},
+    } as never);
+    expect(requests - before).toBe(1); // and used that answer
+    const mutation = { contextValue: { identity }, request: { query: ' mutation { x }' } };
+    const mutationHooks = await plugin.requestDidStart!(mutation as never);
+    await mutationHooks!.responseForOperation!({
+      ...mutation,
+      operation: { operation: 'mutation' },
+    } as never);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(requests - before).toBe(1);
   });
 
   it('a new data version misses', async () => {
