@@ -74,7 +74,7 @@ class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     metrics: GatewayMetrics,
     planFor: (query: string) => RawFieldPlan | null,
   ) {
-    // node:http, the whole answer read as one string, plain subtrees kept as text (see
+    // node:http, the whole answer read as bytes, plain subtrees kept unparsed (see
     // subgraphFetch.ts); every call carries a deadline, past which it is aborted.
     const post = subgraphFetcher(timeoutMs, planFor);
     super({

@@ -9,8 +9,8 @@
 // the socket's chunks are joined once and decoded once.
 //
 // Given `planFor` (rawSubtrees.ts), `json()` keeps the plain subtrees of the answer
-// that the query's plan names as their text instead of parsing them (scanning the
-// bytes: see rawSubtrees.ts for why not the decoded string).
+// that the query's plan names as their JSON bytes instead of parsing them (scanning
+// the bytes: see rawSubtrees.ts for why not the decoded string).
 //
 // The deadline covers the whole answer, body included; past it the request is
 // destroyed and the promise rejects with a `TimeoutError`.
@@ -31,7 +31,7 @@ class SubgraphResponse implements FetcherResponse {
     readonly statusText: string,
     readonly headers: Headers,
     private readonly body: Buffer,
-    /** Which fields of the answer to keep as text; null: parse it all. */
+    /** Which fields of the answer to keep unparsed (rawSubtrees.ts); null: parse it all. */
     private readonly plan: RawFieldPlan | null = null,
   ) {
     this.ok = status >= 200 && status < 300;
@@ -83,7 +83,7 @@ const named = (name: string, message: string): Error => Object.assign(new Error(
  * A RemoteGraphQLDataSource fetcher: POSTs with `init`'s method, headers and body, and
  * answers once the whole body has arrived, or rejects (`TimeoutError` past
  * `timeoutMs`; the socket's own error otherwise). `planFor` names, per query text,
- * the answer's fields to keep as text.
+ * the answer's fields to keep unparsed.
  */
 export function subgraphFetcher(
   timeoutMs: number,
