@@ -1,5 +1,6 @@
 // Prometheus metrics of the gateway (prom-client), served on /metrics.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { rawSubtreeCounts } from './rawSubtrees.ts';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -40,6 +41,17 @@ export class GatewayMetrics {
     help: 'Requests refused by a rate limit, by budget.',
     labelNames: ['budget'] as const,
     registers: [this.registry],
+  });
+  readonly rawSubtrees = new Counter({
+    name: 'tidemark_raw_subtrees_total',
+    help: 'Plain subtrees of subgraph answers kept unparsed (rawSubtrees.ts), by outcome: passed to the client as the subgraph sent them, or parsed after all (the client asked for a different selection, or the query plan merged into one).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'passed' }, rawSubtreeCounts.passed);
+      this.inc({ outcome: 'parsed' }, rawSubtreeCounts.parsed);
+    },
   });
 
   constructor() {

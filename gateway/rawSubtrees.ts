@@ -38,6 +38,13 @@ import {
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
 
+/**
+ * Subtrees kept unparsed since the process started: sent to a client as the subgraph
+ * wrote them, or parsed after all (the client's selection differed, or a query-plan
+ * merge or another serialiser needed the value). Served as a gateway metric.
+ */
+export const rawSubtreeCounts = { passed: 0, parsed: 0 };
+
 /** A subtree kept as the JSON text the subgraph sent, as its UTF-8 bytes. */
 export class RawJSON {
   constructor(
@@ -49,6 +56,7 @@ export class RawJSON {
 
   /** The subtree as a value. */
   parse(): unknown {
+    rawSubtreeCounts.parsed += 1;
     return JSON.parse(this.bytes.toString('utf8'));
   }
 
@@ -84,6 +92,7 @@ export function serializeWithRawSubtrees(value: unknown, suffix = ''): string | 
   const parts = json.split(QUOTED_MARKER);
   // Each marker came from one RawJSON; anything else would be a bug: serialise plainly.
   if (parts.length !== raws.length + 1) return JSON.stringify(value) + suffix;
+  rawSubtreeCounts.passed += raws.length;
   const pieces: Buffer[] = [Buffer.from(parts[0]!)];
   for (let i = 0; i < raws.length; i++) pieces.push(raws[i]!, Buffer.from(parts[i + 1]!));
   pieces.push(Buffer.from(suffix));

@@ -337,6 +337,65 @@ describe.each(SCENARIOS)(
       else expect(got.stddev!).toBeCloseTo(want.stddev, 6);
     }
 
+    it('sends the points as the OLAP subgraph wrote them where the client asked what was fetched', async () => {
+      const token = await stack.token(tenantIds[0]!);
+      const counts = async () => {
+        const text = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+        const count = (outcome: string) =>
+          Number(
+            text.match(
+              new RegExp(`tidemark_raw_subtrees_total\\{outcome="${outcome}"\\} (\\d+)`),
+            )?.[1],
+          );
+        return { passed: count('passed'), parsed: count('parsed') };
+      };
+      const dashboard = (selection: string) => `{ entities(first: 10) { nodes { id
+        series(attribute: "value", from: "${FROM}", to: "${TO}", bucket: DAY) { ${selection} } } } }`;
+      type Answer<S> = { entities: { nodes: { id: string; series: S }[] } };
+      const before = await counts();
+      const plain = await stack.query<Answer<{ points: Point[] }>>(
+        token,
+        dashboard('points { start count avg max }'),
+      );
+      const afterPlain = await counts();
+      expect(plain.body.errors).toBeUndefined();
+      const entities = plain.body.data!.entities.nodes.length;
+      expect(entities).toBeGreaterThan(0);
+      expect(afterPlain).toEqual({ passed: before.passed + entities, parsed: before.parsed });
+      // An alias inside goes to the subgraph too: nothing is kept, the gateway shapes it.
+      const aliased = await stack.query<Answer<{ points: (Point & { n: number })[] }>>(
+        token,
+        dashboard('points { start n: count avg max }'),
+      );
+      expect(await counts()).toEqual(afterPlain);
+      // the same buckets (avg to the last few bits: partial sums may merge in another order)
+      const flat = (nodes: { id: string; series: { points: Point[] } }[]) =>
+        nodes.flatMap((node) => node.series.points.map((p) => ({ ...p, id: node.id })));
+      const renamed = flat(
+        aliased.body.data!.entities.nodes.map((node) => ({
+          ...node,
+          series: { points: node.series.points.map(({ n, ...rest }) => ({ ...rest, count: n })) },
+        })),
+      );
+      const expected = flat(plain.body.data!.entities.nodes);
+      expect(renamed.map(({ avg: _avg, ...exact }) => exact)).toEqual(
+        expected.map(({ avg: _avg, ...exact }) => exact),
+      );
+      renamed.forEach((p, i) => expect(p.avg).toBeCloseTo(expected[i]!.avg, 9));
+      // An enum leaf is checked against the supergraph: kept by the fetch, then parsed.
+      const withEnum = await stack.query<Answer<{ bucket: string; timeZone: string }>>(
+        token,
+        dashboard('bucket timeZone'),
+      );
+      expect(await counts()).toEqual({
+        passed: afterPlain.passed,
+        parsed: afterPlain.parsed + entities,
+      });
+      expect(withEnum.body.data!.entities.nodes.map((n) => n.series.bucket)).toEqual(
+        Array(entities).fill('DAY'),
+      );
+    });
+
     /** Seeded ranges: cold only, hot only, straddling the watermark, and an empty one. */
     function ranges(seed: number): [string, string][] {
       const next = seededRandom(seed);
