@@ -95,9 +95,11 @@ export async function withTenant<T>(
     ]
       .filter(Boolean)
       .join(' ');
-    await client.query(`BEGIN ${mode}`);
-    // SET and LOCK take no snapshot; the first query in fn does.
-    await client.query(`SET LOCAL app.tenant_id = ${client.escapeLiteral(tenantId)}`);
+    // One round trip for both (a simple query may hold several statements). SET and
+    // LOCK take no snapshot; the first query in fn does.
+    await client.query(
+      `BEGIN ${mode}; SET LOCAL app.tenant_id = ${client.escapeLiteral(tenantId)}`,
+    );
     for (const table of options.lockTables ?? []) {
       await client.query(`LOCK TABLE ${client.escapeIdentifier(table)} IN ACCESS SHARE MODE`);
     }
