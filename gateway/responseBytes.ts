@@ -7,9 +7,9 @@
 // second 0.9 MB copy for the collector. So Apollo is handed a short placeholder, and
 // `middleware`, ahead of Apollo's, sends the bytes in its place.
 //
-// A placeholder is sent as its bytes once, in the same turn of requests that made it
-// (Apollo sends the string it stringified); one never sent (a request that failed in
-// between) is forgotten after a minute.
+// A placeholder is sent as its bytes once: Apollo's Express integration hands the
+// string `stringifyResult` returned straight to `res.send`, moments later. One never
+// sent (a request that failed in between) is forgotten after a minute.
 import { randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
 
