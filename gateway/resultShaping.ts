@@ -155,7 +155,7 @@ export const computeResponse: ComputeResponse = ({
     parameters,
     [],
     operation.schema().schemaDefinition.rootType(operation.rootKind),
-    repeatedResponseNames(operation.selectionSet),
+    operation.selectionSet,
   );
   return { data: res === NULL_BUBBLE_UP ? null : data, errors: parameters.errors };
 };
@@ -267,7 +267,8 @@ function applySelectionSet(
   parameters: Parameters,
   path: (string | number)[],
   parentType: TypeLike,
-  repeated: ReadonlySet<string>,
+  /** The selection set (fragments included) whose fields fill `output`. */
+  owner: SelectionSetLike,
 ): number {
   for (const selection of selectionSet.selections()) {
     if (shouldSkip(selection.element, parameters)) continue;
@@ -288,7 +289,7 @@ function applySelectionSet(
         if (
           outputValue === undefined &&
           selection.selectionSet !== undefined &&
-          !repeated.has(responseName) &&
+          !repeatedResponseNames(owner).has(responseName) &&
           clientSignature(selection.selectionSet) === inputValue.signature
         ) {
           output[responseName] = inputValue;
@@ -345,7 +346,7 @@ function applySelectionSet(
           parameters,
           path,
           fragment.typeCondition ?? parentType,
-          repeated,
+          owner,
         );
         if (res === NULL_BUBBLE_UP) return NULL_BUBBLE_UP;
       }
@@ -486,7 +487,7 @@ function updateOutputValue(
       parameters,
       path,
       objType,
-      repeatedResponseNames(selectionSet),
+      selectionSet,
     );
     const hasErrors = res === NULL_BUBBLE_UP;
     flags = hasErrors ? HAS_ERRORS : 0;
