@@ -32,7 +32,7 @@ export class GatewayMetrics {
   });
   readonly responseCache = new Counter({
     name: 'tidemark_response_cache_lookups_total',
-    help: 'Queries by response-cache result: hit (no subgraph called), miss, or bypass (no data version to key by).',
+    help: 'Queries by response-cache result: hit (no subgraph called), not_modified (a GET revalidated: 304, nothing sent), miss, or bypass (no data version to key by).',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });

@@ -11,6 +11,15 @@
 // while no version is available. Hits still pass authentication, rate limits, cost
 // limits, metrics and audit: the cache answers at Apollo's responseForOperation.
 //
+// Answers to GET queries are revalidated the HTTP way: an answer that may be kept
+// carries a weak ETag (its cache key: tenant, roles, data version, query, variables,
+// hashed) and `Cache-Control: private, no-cache`, so a browser's HTTP cache (Apollo
+// Client with GET queries) or a polling dashboard sends If-None-Match next time; when
+// the tag still names the current answer, the gateway says 304 and sends nothing, and
+// the client keeps its copy. The barrier runs first, as for a hit, and the stored entry
+// need not be there: the tag alone says which version the client holds. POST is not
+// revalidated (no HTTP cache stores POST answers), so it gets no ETag.
+//
 // Hits are served as the response stored: with a 9,000-point dashboard, parsing and
 // re-serialising the stored answer (what Apollo's response-cache plugin does) would
 // cost more than the whole rest of a hit. An entry is the response's UTF-8 bytes, sent
@@ -50,6 +59,29 @@ interface CacheableContext {
   identity?: RequestIdentity;
 }
 
+/** The weak ETag for an answer under cache key `key`. */
+const etagOf = (key: string): string => `W/"${key}"`;
+
+/**
+ * Whether an If-None-Match header names `etag`: a comma-separated list, compared
+ * weakly (RFC 9110 §13.1.2; the W/ prefix is ignored). `*` is not honoured: a client
+ * cannot hold an answer it has no tag for.
+ */
+export function namesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  const opaque = etag.replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === opaque);
+}
+
+/** Headers that let an HTTP cache keep a GET answer but revalidate it every time. */
+function revalidationHeaders(etag: string): HeaderMap {
+  const headers = new HeaderMap();
+  headers.set('etag', etag);
+  headers.set('cache-control', 'private, no-cache');
+  headers.set('vary', 'authorization');
+  return headers;
+}
+
 /** A stored answer: the whole response (`{"data":…}\n`) as UTF-8 bytes. */
 interface Entry {
   bytes: Buffer;
@@ -59,6 +91,8 @@ export class ResponseCache {
   private readonly entries: LRUCache<string, Entry>;
   /** Answers served from the cache: the data object handed to Apollo → its entry. */
   private readonly served = new WeakMap<object, Entry>();
+  /** 304 answers (the client's copy is current): the data object handed to Apollo. */
+  private readonly notModified = new WeakSet<object>();
   /** Answers to keep: the data object → the key to keep its JSON text under. */
   private readonly pending = new WeakMap<object, { key: string; ttlMs: number }>();
   private readonly versionUrl: URL;
@@ -155,6 +189,21 @@ export class ResponseCache {
                 ]),
               )
               .digest('base64url');
+            const isGet = request.request.http?.method === 'GET';
+            if (
+              isGet &&
+              namesEtag(request.request.http?.headers.get('if-none-match'), etagOf(key))
+            ) {
+              metrics.responseCache.inc({ result: 'not_modified' });
+              hit = true;
+              request.metrics.responseCacheHit = true;
+              const data = {};
+              this.notModified.add(data);
+              return {
+                body: { kind: 'single', singleResult: { data } },
+                http: { status: 304, headers: revalidationHeaders(etagOf(key)) },
+              };
+            }
             const entry = this.entries.get(key);
             if (entry === undefined) {
               metrics.responseCache.inc({ result: 'miss' });
@@ -167,16 +216,22 @@ export class ResponseCache {
             this.served.set(data, entry);
             return {
               body: { kind: 'single', singleResult: { data } },
-              http: { status: undefined, headers: new HeaderMap() },
+              http: {
+                status: undefined,
+                headers: isGet ? revalidationHeaders(etagOf(key)) : new HeaderMap(),
+              },
             };
           },
-          willSendResponse: async ({ response, overallCachePolicy }) => {
+          willSendResponse: async ({ request, response, overallCachePolicy }) => {
             if (hit || key === null || response.body.kind !== 'single') return;
             const { data, errors } = response.body.singleResult;
             // Every subgraph called granted a max-age; none said no-store.
             const policy = overallCachePolicy.policyIfCacheable();
             if (errors || !data || !policy) return;
             this.pending.set(data, { key, ttlMs: policy.maxAge * 1000 });
+            if (request.http?.method === 'GET')
+              for (const [name, value] of revalidationHeaders(etagOf(key)))
+                response.http.headers.set(name, value);
           },
         };
       },
@@ -190,6 +245,7 @@ export class ResponseCache {
   readonly stringify = (result: FormattedExecutionResult): string => {
     const { responseBytes } = this.options;
     const { data, errors, extensions } = result;
+    if (data && this.notModified.has(data)) return ''; // a 304 has no body
     const served = data ? this.served.get(data) : undefined;
     if (served !== undefined) {
       if (errors !== undefined || extensions !== undefined) {

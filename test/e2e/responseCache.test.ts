@@ -1,7 +1,8 @@
 // The gateway's response cache: a repeated query is answered without calling any
 // subgraph, and never after a write it does not hold — the caller's own write through
 // the gateway, an entity's new kind, a tiering pass, another tenant's identical query,
-// a clock that moved on, the audit log, or a write made while the change feed was away.
+// a clock that moved on, the audit log, or a write made while the change feed was away;
+// and a GET query revalidated with its ETag is answered 304 only while it stands.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertEntities } from '../../hot/admin.ts';
 import { CHANGE_FEED_APP } from '../../hot/changeFeed.ts';
@@ -218,6 +219,89 @@ describe("the gateway's response cache", () => {
       count = await total();
       expect(count).toBe(expected('rc-a'));
     }
+  });
+
+  it('revalidates a GET query: 304 and no body while the answer stands, the new answer after a write', async () => {
+    const dataset = datasets.get('rc-a')!;
+    const get = async (tenantId: string, etag?: string, role?: 'viewer' | 'admin') => {
+      const url = new URL(`${stack.gateway.url}/graphql`);
+      url.searchParams.set('query', SERIES);
+      url.searchParams.set('variables', JSON.stringify({ from: FROM, to: TO }));
+      const res = await fetch(url, {
+        headers: {
+          authorization: `Bearer ${await stack.token(tenantId, role)}`,
+          'apollo-require-preflight': 'true', // Apollo's CSRF prevention for GET
+          ...(etag ? { 'if-none-match': etag } : {}),
+        },
+      });
+      const text = await res.text();
+      const count = () =>
+        (JSON.parse(text) as { data: SeriesAnswer }).data.entities.nodes.reduce(
+          (n, e) => n + e.series.points.reduce((m, p) => m + p.count, 0),
+          0,
+        );
+      return { res, text, count, etag: res.headers.get('etag') };
+    };
+    const first = await get('rc-a');
+    expect(first.res.status).toBe(200);
+    expect(first.count()).toBe(expected('rc-a'));
+    expect(first.etag).toMatch(/^W\/"[\w-]+"$/);
+    expect(first.res.headers.get('cache-control')).toBe('private, no-cache');
+    expect(first.res.headers.get('vary')).toMatch(/authorization/i);
+
+    const before = await gatewayMetrics();
+    const again = await get('rc-a', `"other", ${first.etag}`);
+    expect(again.res.status).toBe(304);
+    expect(again.text).toBe('');
+    expect(again.etag).toBe(first.etag);
+    const after = await gatewayMetrics();
+    expect(after.subgraphCalls).toBe(before.subgraphCalls);
+
+    // Another tenant, or other roles, holding that tag get their own answer.
+    const other = await get('rc-b', first.etag!);
+    expect(other.res.status).toBe(200);
+    expect(other.count()).toBe(expected('rc-b'));
+    expect(other.etag).not.toBe(first.etag);
+    const admin = await get('rc-a', first.etag!, 'admin');
+    expect(admin.res.status).toBe(200);
+    expect(admin.etag).not.toBe(first.etag);
+
+    // A POST with the tag is answered in full, and untagged: no HTTP cache keeps POSTs.
+    const post = await fetch(`${stack.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await stack.token('rc-a')}`,
+        'if-none-match': first.etag!,
+      },
+      body: JSON.stringify({ query: SERIES, variables: { from: FROM, to: TO } }),
+    });
+    expect(post.status).toBe(200);
+    expect(post.headers.get('etag')).toBeNull();
+
+    // After the caller's own write the old tag no longer names the answer.
+    const tsMs = NOW - 3 * 3_600_000;
+    const ingest = await stack.query<{ ingest: { accepted: number } }>(
+      await stack.token('rc-a', 'ingest'),
+      `mutation($rows: [ObservationInput!]!) { ingest(observations: $rows) { accepted } }`,
+      {
+        rows: [{ entity: dataset.entityIds[1], attribute: 'value', ts: new Date(tsMs), value: 7 }],
+      },
+    );
+    expect(ingest.body.data?.ingest.accepted).toBe(1);
+    dataset.rows.push({
+      tenantId: 'rc-a',
+      attributeKey: dataset.attributeKey,
+      entityKey: dataset.entityKeys.get(dataset.entityIds[1]!)!,
+      tsMs,
+      value: 7,
+    });
+    const fresh = await get('rc-a', first.etag!);
+    expect(fresh.res.status).toBe(200);
+    expect(fresh.count()).toBe(expected('rc-a'));
+    expect(fresh.count()).toBe(first.count() + 1);
+    expect(fresh.etag).not.toBe(first.etag);
+    expect((await get('rc-a', fresh.etag!)).res.status).toBe(304);
   });
 
   it("shows an entity's new kind in the next breakdown", async () => {

@@ -9,7 +9,7 @@ import { createLogger } from '../../core/logger.ts';
 import { CONTEXT_HEADER, verifyContext } from '../../core/signedContext.ts';
 import { GatewayMetrics } from '../../gateway/metrics.ts';
 import { ResponseBytes } from '../../gateway/responseBytes.ts';
-import { ResponseCache } from '../../gateway/responseCache.ts';
+import { namesEtag, ResponseCache } from '../../gateway/responseCache.ts';
 
 const SECRET = 'unit-test-secret';
 const identity = { tenantId: 't1', subject: 'u', roles: ['viewer' as const], requestId: 'r' };
@@ -87,7 +87,8 @@ async function apolloResponse(
     ? (served.body as { singleResult: { data: Record<string, unknown> } }).singleResult.data
     : { ...answer };
   await hooks!.willSendResponse!({
-    response: { body: { kind: 'single', singleResult: { data } } },
+    request: request.request,
+    response: { http: { headers: new Map() }, body: { kind: 'single', singleResult: { data } } },
     overallCachePolicy: { policyIfCacheable: () => ({ maxAge: 60 }) },
   } as never);
   return cache.stringify({ data });
@@ -101,6 +102,20 @@ function sent(responseBytes: ResponseBytes, body: string): unknown {
   res.send(body);
   return given;
 }
+
+describe('namesEtag', () => {
+  it('finds the tag in an If-None-Match list, weakly, and nothing else', () => {
+    const etag = 'W/"abc"';
+    expect(namesEtag('W/"abc"', etag)).toBe(true);
+    expect(namesEtag('"abc"', etag)).toBe(true); // weak comparison ignores W/
+    expect(namesEtag('"x", W/"abc" ,"y"', etag)).toBe(true);
+    expect(namesEtag('W/"abcd"', etag)).toBe(false);
+    expect(namesEtag('W/"ab"', etag)).toBe(false);
+    expect(namesEtag('*', etag)).toBe(false);
+    expect(namesEtag('', etag)).toBe(false);
+    expect(namesEtag(undefined, etag)).toBe(false);
+  });
+});
 
 describe('ResponseBytes', () => {
   it('sends bytes in place of their placeholder, once; text as it is', () => {
