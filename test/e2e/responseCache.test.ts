@@ -93,6 +93,27 @@ describe("the gateway's response cache", () => {
       subgraphCalls: calls('oltp') + calls('olap'),
     };
   };
+  /** One row ingested through the gateway by the tenant's ingest role, and kept in its reference rows. */
+  const ingestOne = async (tenantId: string, entity: number, tsMs: number, value: number) => {
+    const dataset = datasets.get(tenantId)!;
+    const res = await stack.query<{ ingest: { accepted: number } }>(
+      await stack.token(tenantId, 'ingest'),
+      `mutation($rows: [ObservationInput!]!) { ingest(observations: $rows) { accepted } }`,
+      {
+        rows: [
+          { entity: dataset.entityIds[entity], attribute: 'value', ts: new Date(tsMs), value },
+        ],
+      },
+    );
+    expect(res.body.data?.ingest.accepted).toBe(1);
+    dataset.rows.push({
+      tenantId,
+      attributeKey: dataset.attributeKey,
+      entityKey: dataset.entityKeys.get(dataset.entityIds[entity]!)!,
+      tsMs,
+      value,
+    });
+  };
   it('tells a tiering pass apart: the answer names the cold tier once the rows moved', async () => {
     expect((await series('rc-a')).tiers).not.toContain('COLD');
     await runTierPass(stack.tierDeps, { nowMs: NOW });
@@ -176,8 +197,6 @@ describe("the gateway's response cache", () => {
   });
 
   it('holds the rows a caller has just ingested through the gateway', async () => {
-    const dataset = datasets.get('rc-a')!;
-    const ingest = await stack.token('rc-a', 'ingest');
     const viewer = await stack.token('rc-a');
     const total = async () => {
       const res = await stack.query<{
@@ -198,31 +217,13 @@ describe("the gateway's response cache", () => {
     expect(count).toBe(expected('rc-a'));
     expect(await total()).toBe(count); // cached
     for (let i = 1; i <= 5; i++) {
-      const tsMs = NOW - 2 * 3_600_000 + i * 1000;
-      const res = await stack.query<{ ingest: { accepted: number } }>(
-        ingest,
-        `mutation($rows: [ObservationInput!]!) { ingest(observations: $rows) { accepted } }`,
-        {
-          rows: [
-            { entity: dataset.entityIds[0], attribute: 'value', ts: new Date(tsMs), value: i },
-          ],
-        },
-      );
-      expect(res.body.data?.ingest.accepted).toBe(1);
-      dataset.rows.push({
-        tenantId: 'rc-a',
-        attributeKey: dataset.attributeKey,
-        entityKey: dataset.entityKeys.get(dataset.entityIds[0]!)!,
-        tsMs,
-        value: i,
-      });
+      await ingestOne('rc-a', 0, NOW - 2 * 3_600_000 + i * 1000, i);
       count = await total();
       expect(count).toBe(expected('rc-a'));
     }
   });
 
   it('revalidates a GET query: 304 and no body while the answer stands, the new answer after a write', async () => {
-    const dataset = datasets.get('rc-a')!;
     const get = async (tenantId: string, etag?: string, role?: 'viewer' | 'admin') => {
       const url = new URL(`${stack.gateway.url}/graphql`);
       url.searchParams.set('query', SERIES);
@@ -280,22 +281,7 @@ describe("the gateway's response cache", () => {
     expect(post.headers.get('etag')).toBeNull();
 
     // After the caller's own write the old tag no longer names the answer.
-    const tsMs = NOW - 3 * 3_600_000;
-    const ingest = await stack.query<{ ingest: { accepted: number } }>(
-      await stack.token('rc-a', 'ingest'),
-      `mutation($rows: [ObservationInput!]!) { ingest(observations: $rows) { accepted } }`,
-      {
-        rows: [{ entity: dataset.entityIds[1], attribute: 'value', ts: new Date(tsMs), value: 7 }],
-      },
-    );
-    expect(ingest.body.data?.ingest.accepted).toBe(1);
-    dataset.rows.push({
-      tenantId: 'rc-a',
-      attributeKey: dataset.attributeKey,
-      entityKey: dataset.entityKeys.get(dataset.entityIds[1]!)!,
-      tsMs,
-      value: 7,
-    });
+    await ingestOne('rc-a', 1, NOW - 3 * 3_600_000, 7);
     const fresh = await get('rc-a', first.etag!);
     expect(fresh.res.status).toBe(200);
     expect(fresh.count()).toBe(expected('rc-a'));
