@@ -13,8 +13,9 @@ export interface RunningServer {
 export function createServiceApp(readiness: () => Promise<void>): Express {
   const app = express();
   app.disable('x-powered-by');
-  // Answers are POSTed and never revalidated: hashing each body for an ETag (a SHA-1
-  // over up to megabytes) is pure cost.
+  // No ETag hashed from each body (a SHA-1 over up to megabytes): answers are POSTed
+  // and never revalidated, except GET queries at the gateway, whose response cache
+  // tags them with its own key (gateway/responseCache.ts).
   app.set('etag', false);
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
