@@ -88,6 +88,7 @@ export async function withTenant<T>(
   options: TenantTxOptions = {},
 ): Promise<T> {
   const client = await pool.connect();
+  let committing = false;
   try {
     const mode = [
       options.repeatableRead ? 'ISOLATION LEVEL REPEATABLE READ' : '',
@@ -104,12 +105,23 @@ export async function withTenant<T>(
       await client.query(`LOCK TABLE ${client.escapeIdentifier(table)} IN ACCESS SHARE MODE`);
     }
     const result = await fn(counting(client));
+    if (options.readOnly) {
+      // Nothing to commit: what was read is final, so it is answered without waiting
+      // for COMMIT's round trip (one of three per request). The connection goes back to
+      // the pool, tenant scope ended, only once COMMIT is through; discarded if it fails.
+      committing = true;
+      client.query('COMMIT').then(
+        () => client.release(),
+        (err: Error) => client.release(err),
+      );
+      return result;
+    }
     await client.query('COMMIT');
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    if (!committing) client.release();
   }
 }

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -122,6 +123,31 @@ describe('row-level security for the application role', () => {
       `SELECT count(*) AS n FROM (SELECT set_config('app.tenant_id', '', false)) s, observations`,
     );
     expect(rows[0]!.n).toBe(0);
+  });
+
+  it('hands on the connection of a read-only transaction only once it ended, tenant scope and all', async () => {
+    // withTenant answers a read-only transaction before its COMMIT is through; with one
+    // connection, the next query must still run outside it, with no tenant set.
+    const pool = new pg.Pool({ connectionString: db.dbs.appUrl, max: 1 });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const { rows: inside } = await withTenant(
+          pool,
+          'alpha',
+          (c) => c.query<{ tenant: string }>(`SELECT current_setting('app.tenant_id') AS tenant`),
+          { readOnly: true, repeatableRead: i % 2 === 0 },
+        );
+        expect(inside[0]!.tenant).toBe('alpha');
+        const { rows: after } = await pool.query<{ tenant: string | null; own: boolean }>(
+          `SELECT current_setting('app.tenant_id', true) AS tenant, now() = statement_timestamp() AS own`,
+        );
+        expect(after[0]!.tenant ?? '').toBe('');
+        expect(after[0]!.own).toBe(true); // a transaction of its own, not the one before
+      }
+      expect(pool.totalCount).toBe(1);
+    } finally {
+      await pool.end();
+    }
   });
 
   it("refuses to write another tenant's id", async () => {
