@@ -52,6 +52,14 @@ import { loadSupergraph } from './supergraph.ts';
 
 export interface GatewayContext extends AuditedContext {
   identity: RequestIdentity;
+  /** The response cache's data version for this request, asked early (responseCache.ts). */
+  dataVersion: Promise<string | null> | null;
+}
+
+/** A GraphQL request's document text, from a POST body or a GET query string. */
+function queryText(req: express.Request): string | undefined {
+  const query: unknown = req.method === 'GET' ? req.query.query : req.body?.query;
+  return typeof query === 'string' ? query : undefined;
 }
 
 export interface GatewayOptions {
@@ -287,9 +295,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
             extensions: { code: 'UNAUTHENTICATED', requestId, http: { status: 401 } },
           });
         }
+        const identity = { ...token, requestId };
+        // The response cache's barrier round trip starts now, overlapping the rest.
+        const dataVersion = responseCache?.ask(identity, queryText(req)) ?? null;
         await enforceRateLimit(rateLimits, metrics, token.tenantId, 'query', requestId, log, res);
         return {
-          identity: { ...token, requestId },
+          identity,
+          dataVersion,
           requestId,
           log: log.child({ requestId, tenant: token.tenantId }),
           subgraphsCalled: new Set<string>(),

@@ -190,6 +190,28 @@ describe('ResponseCache', () => {
     expect(requests - before).toBe(1);
   });
 
+  it("uses the version the gateway's context function asked for, asking none itself", async () => {
+    mode = { version: 'v1' };
+    const { cache } = newCache();
+    const plugin = cache.plugin<{ identity: typeof identity }>();
+    const before = requests;
+    expect(cache.ask(identity, ' mutation { x }')).toBeUndefined();
+    const asked = cache.ask(identity, '{ answer }');
+    const query = {
+      contextValue: { identity, dataVersion: asked },
+      request: { query: '{ answer }' },
+    };
+    const hooks = await plugin.requestDidStart!(query as never);
+    const operation = { operation: { operation: 'query' }, source: '{ answer }', metrics: {} };
+    await hooks!.responseForOperation!({ ...query, ...operation, operationName: null } as never);
+    expect(requests - before).toBe(1);
+    // null: the context function saw a mutation and asked nothing; neither does the plugin
+    const mutation = { contextValue: { identity, dataVersion: null }, request: { query: '{ a }' } };
+    await plugin.requestDidStart!(mutation as never);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(requests - before).toBe(1);
+  });
+
   it('a new data version misses', async () => {
     mode = { version: 'v1' };
     const { ask, lookups } = newCache();
