@@ -204,6 +204,7 @@ describe('ResponseCache', () => {
     const hooks = await plugin.requestDidStart!(query as never);
     const operation = { operation: { operation: 'query' }, source: '{ answer }', metrics: {} };
     await hooks!.responseForOperation!({ ...query, ...operation, operationName: null } as never);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // time for a second ask to arrive
     expect(requests - before).toBe(1);
     // null: the context function saw a mutation and asked nothing; neither does the plugin
     const mutation = { contextValue: { identity, dataVersion: null }, request: { query: '{ a }' } };
