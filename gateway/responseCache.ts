@@ -163,9 +163,9 @@ export class ResponseCache {
 
   /**
    * The barrier for one request: the caller's data version, asked now so that the round
-   * trip overlaps what comes before the operation runs (rate limits, parsing,
-   * validation, the other plugins); still after the request arrived, so still a barrier
-   * for the caller's own writes. Not asked (undefined) for what is plainly a mutation.
+   * trip overlaps what comes before the operation runs (parsing, validation, the other
+   * plugins); still after the request arrived, so still a barrier for the caller's own
+   * writes. Not asked (undefined) for what is plainly a mutation.
    */
   ask(identity: RequestIdentity, query: string | undefined): Promise<string | null> | undefined {
     return query && MUTATION.test(query) ? undefined : this.version(identity);

@@ -295,10 +295,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
             extensions: { code: 'UNAUTHENTICATED', requestId, http: { status: 401 } },
           });
         }
-        const identity = { ...token, requestId };
-        // The response cache's barrier round trip starts now, overlapping the rest.
-        const dataVersion = responseCache?.ask(identity, queryText(req)) ?? null;
         await enforceRateLimit(rateLimits, metrics, token.tenantId, 'query', requestId, log, res);
+        const identity = { ...token, requestId };
+        // The response cache's barrier round trip starts now, overlapping Apollo's work
+        // before the operation runs; not before the rate limit, so a refused request
+        // costs the OLAP subgraph and PostgreSQL nothing.
+        const dataVersion = responseCache?.ask(identity, queryText(req)) ?? null;
         return {
           identity,
           dataVersion,
