@@ -8,8 +8,8 @@
 // took 0.35-0.65 ms of each request's wall time (measured at the gateway, 2026-12-03).
 // Only successes are kept, keyed by the whole token and the settings that accepted
 // it, so nothing can be remembered that jose did not accept. The bound on the time
-// is for JWKS rotation: a token signed by a key that left the key set stops working
-// within that time, as jose's own key-set cooldown (30 s) already allows.
+// is for JWKS rotation: jose itself keeps a fetched key set for up to 10 minutes
+// (cacheMaxAge), so a key withdrawn from it works at most 30 s longer than it did.
 import { createRemoteJWKSet, jwtVerify, SignJWT, type CryptoKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../../core/config.ts';
