@@ -20,6 +20,17 @@
 // need not be there: the tag alone says which version the client holds. POST is not
 // revalidated (no HTTP cache stores POST answers), so it gets no ETag.
 //
+// A miss does not wait for the barrier when it need not. Storing an answer under a
+// version V is right when every write V counts is in the answer: when V came from a
+// barrier that was through before the answer's data was read (data newer than its key
+// is fine: the version moves on when that write's notice arrives, so the entry is never
+// hit). So the version of the tenant's last barrier that came back, `settled`, is a
+// key the answer may be kept under, and when no entry (nor the client's ETag) is under
+// that key, the query runs at once and its answer is kept under it. Only a hit (or a
+// 304) needs this request's own barrier, which alone proves the caller's writes are in
+// the entry; a query that finds an entry under `settled` waits for it, and runs only if
+// the version moved. A tenant's first query, with no barrier back yet, waits too.
+//
 // Hits are served as the response stored: with a 9,000-point dashboard, parsing and
 // re-serialising the stored answer (what Apollo's response-cache plugin does) would
 // cost more than the whole rest of a hit. An entry is the response's UTF-8 bytes, sent
@@ -100,6 +111,8 @@ export class ResponseCache {
   private readonly notModified = new WeakSet<object>();
   /** Answers to keep: the data object → the key to keep its JSON text under. */
   private readonly pending = new WeakMap<object, { key: string; ttlMs: number }>();
+  /** Per tenant, the version the last barrier that came back gave (see the top). */
+  private readonly settled = new LRUCache<string, string>({ max: 10_000 });
   private readonly versionUrl: URL;
   private readonly http: typeof http | typeof https;
   private readonly agent: http.Agent;
@@ -119,7 +132,14 @@ export class ResponseCache {
    * Asked with node:http over kept-alive sockets: through `fetch` the request cost the
    * gateway more CPU than the rest of a hit.
    */
-  private version(identity: RequestIdentity, retried = false): Promise<string | null> {
+  private async version(identity: RequestIdentity): Promise<string | null> {
+    const version = await this.askVersion(identity);
+    if (version === null) this.settled.delete(identity.tenantId);
+    else this.settled.set(identity.tenantId, version);
+    return version;
+  }
+
+  private askVersion(identity: RequestIdentity, retried = false): Promise<string | null> {
     const { contextSecret, contextTtlSeconds, versionTimeoutMs = 1000, log } = this.options;
     return new Promise((resolve) => {
       const none = (err: unknown) => {
@@ -151,7 +171,7 @@ export class ResponseCache {
         // A kept-alive socket that the OLAP subgraph closed as it was reused: ask once
         // more on a new one (as Node's docs advise for `reusedSocket`).
         if (!retried && req.reusedSocket && err.code === 'ECONNRESET')
-          resolve(this.version(identity, true));
+          resolve(this.askVersion(identity, true));
         else none(err);
       });
       // A timer of our own: AbortSignal.timeout builds a DOMException, stack and all,
@@ -189,26 +209,41 @@ export class ResponseCache {
           responseForOperation: async (request) => {
             const { identity } = request.contextValue;
             if (request.operation?.operation !== 'query' || !identity) return null;
+            const keyUnder = (version: string): string =>
+              createHash('sha256')
+                .update(
+                  JSON.stringify([
+                    identity.tenantId,
+                    [...identity.roles].sort(),
+                    version,
+                    request.source,
+                    request.operationName,
+                    request.request.variables ?? {},
+                  ]),
+                )
+                .digest('base64url');
+            const ifNoneMatch = isGet ? http?.headers.get('if-none-match') : undefined;
+            const held = (key: string): boolean =>
+              this.entries.has(key) || namesEtag(ifNoneMatch, etagOf(key));
+            // Nothing to find under the last barrier's version: run now, keep under it.
+            const settled = this.settled.get(identity.tenantId);
+            if (settled !== undefined) {
+              const settledKey = keyUnder(settled);
+              if (!held(settledKey)) {
+                key = settledKey;
+                metrics.responseCache.inc({ result: 'miss' });
+                return null;
+              }
+            }
             const version = await (asked ?? this.version(identity));
             if (version === null) {
               metrics.responseCache.inc({ result: 'bypass' });
               return null;
             }
-            key = createHash('sha256')
-              .update(
-                JSON.stringify([
-                  identity.tenantId,
-                  [...identity.roles].sort(),
-                  version,
-                  request.source,
-                  request.operationName,
-                  request.request.variables ?? {},
-                ]),
-              )
-              .digest('base64url');
+            key = keyUnder(version);
             const etag = isGet ? etagOf(key) : null;
             // The client's copy is current: 304, whether or not the entry is still kept.
-            const current = etag !== null && namesEtag(http?.headers.get('if-none-match'), etag);
+            const current = etag !== null && namesEtag(ifNoneMatch, etag);
             const entry = current ? undefined : this.entries.get(key);
             if (!current && entry === undefined) {
               metrics.responseCache.inc({ result: 'miss' });

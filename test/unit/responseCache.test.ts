@@ -56,11 +56,11 @@ function newCache(versionTimeoutMs = 1000) {
   const lookups = async (result: string) =>
     (await metrics.responseCache.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
   /** One query, as Express is finally given its response (bytes or text). */
-  const respond = async (answer: Record<string, unknown>) =>
-    sent(responseBytes, await apolloResponse(cache, answer));
+  const respond = async (answer: Record<string, unknown>, source?: string) =>
+    sent(responseBytes, await apolloResponse(cache, answer, source));
   /** The same, as text. */
-  const ask = async (answer: Record<string, unknown>) => {
-    const given = await respond(answer);
+  const ask = async (answer: Record<string, unknown>, source?: string) => {
+    const given = await respond(answer, source);
     return Buffer.isBuffer(given) ? given.toString('utf8') : (given as string);
   };
   return { cache, lookups, respond, ask };
@@ -70,13 +70,14 @@ function newCache(versionTimeoutMs = 1000) {
 async function apolloResponse(
   cache: ResponseCache,
   answer: Record<string, unknown>,
+  source = '{ answer }',
 ): Promise<string> {
   const request = {
     contextValue: { identity },
     operation: { operation: 'query' },
-    source: '{ answer }',
+    source,
     operationName: null,
-    request: { query: '{ answer }', variables: {} },
+    request: { query: source, variables: {} },
     metrics: {},
   };
   const hooks = await cache.plugin<{ identity: typeof identity }>().requestDidStart!(
@@ -220,6 +221,29 @@ describe('ResponseCache', () => {
     mode = { version: 'v2' };
     expect(JSON.parse(await ask({ answer: 2 }))).toEqual({ data: { answer: 2 } });
     expect(await lookups('miss')).toBe(2);
+  });
+
+  it("runs a query with nothing under the last barrier's version at once, keeping it there", async () => {
+    mode = { version: 'v1' };
+    const { ask, lookups } = newCache(500);
+    await ask({ answer: 1 }); // the tenant's first query waits: no barrier is back yet
+    mode = 'hang';
+    // Nothing is kept for this query: it runs without waiting for its barrier, and its
+    // answer is kept under v1 (waiting, it would have timed out and kept nothing).
+    expect(JSON.parse(await ask({ other: 2 }, '{ other }'))).toEqual({ data: { other: 2 } });
+    expect([await lookups('miss'), await lookups('bypass')]).toEqual([2, 0]);
+    mode = { version: 'v1' };
+    expect(JSON.parse(await ask({ other: 3 }, '{ other }'))).toEqual({ data: { other: 2 } });
+    expect(await lookups('hit')).toBe(1);
+  });
+
+  it('serves nothing kept without its own barrier: a query that would hit waits', async () => {
+    mode = { version: 'v1' };
+    const { ask, lookups } = newCache(200);
+    await ask({ answer: 1 });
+    mode = 'hang'; // this request's barrier never comes back
+    expect(JSON.parse(await ask({ answer: 2 }))).toEqual({ data: { answer: 2 } });
+    expect([await lookups('hit'), await lookups('bypass')]).toEqual([0, 1]);
   });
 
   it('asks once more when a kept-alive connection was closed under it', async () => {
