@@ -78,8 +78,25 @@ export interface TenantTxOptions {
 }
 
 /**
+ * Puts a client in or out of node-postgres's pipeline mode (`pipeline`, pg ≥ 8.23;
+ * typed read-only because it is meant to be set at construction): statements are sent
+ * without waiting for the previous one's answer, and PostgreSQL runs them in order.
+ * Switched only while no statement is in flight. The pools stay out of it: a COPY
+ * stream (pg-copy-streams), as ingestion uses, is refused in pipeline mode.
+ */
+function pipelined(client: pg.PoolClient, on: boolean): void {
+  (client as { pipeline: boolean }).pipeline = on;
+}
+
+/**
  * Runs fn in a transaction whose row-level security scope is one tenant
  * (SET LOCAL app.tenant_id). The scope ends with the transaction.
+ *
+ * A read-only transaction costs fn's own round trips only: its opening statements
+ * are pipelined ahead of fn's first statement instead of awaited, and COMMIT is not
+ * waited for. Should the opening fail, fn's statements fail with it or, had the
+ * BEGIN itself not run, run with no tenant set, which row-level security answers
+ * with no rows; either way that failure is what is thrown.
  */
 export async function withTenant<T>(
   pool: pg.Pool,
@@ -98,30 +115,52 @@ export async function withTenant<T>(
       .join(' ');
     // One round trip for both (a simple query may hold several statements). SET and
     // LOCK take no snapshot; the first query in fn does.
-    await client.query(
+    const opening = [
       `BEGIN ${mode}; SET LOCAL app.tenant_id = ${client.escapeLiteral(tenantId)}`,
-    );
-    for (const table of options.lockTables ?? []) {
-      await client.query(`LOCK TABLE ${client.escapeIdentifier(table)} IN ACCESS SHARE MODE`);
-    }
-    const result = await fn(counting(client));
+      ...(options.lockTables ?? []).map(
+        (table) => `LOCK TABLE ${client.escapeIdentifier(table)} IN ACCESS SHARE MODE`,
+      ),
+    ];
     if (options.readOnly) {
+      pipelined(client, true);
+      const opened = Promise.all(opening.map((sql) => client.query(sql)));
+      opened.catch(() => undefined); // awaited below, after fn
+      const result = await fn(counting(client)).then(
+        async (value) => {
+          await opened;
+          return value;
+        },
+        async (err: unknown) => {
+          await opened; // its failure comes first: fn's follows from it
+          throw err;
+        },
+      );
       // Nothing to commit: what was read is final, so it is answered without waiting
-      // for COMMIT's round trip (one of three per request). The connection goes back to
-      // the pool, tenant scope ended, only once COMMIT is through; discarded if it fails.
+      // for COMMIT's round trip. The connection goes back to the pool, tenant scope
+      // ended, only once COMMIT is through; discarded if it fails.
       committing = true;
       client.query('COMMIT').then(
-        () => client.release(),
+        () => {
+          pipelined(client, false);
+          client.release();
+        },
         (err: Error) => client.release(err),
       );
       return result;
     }
+    for (const sql of opening) await client.query(sql);
+    const result = await fn(counting(client));
     await client.query('COMMIT');
     return result;
   } catch (err) {
+    // Pipelined or not, ROLLBACK is answered after every statement sent before it: the
+    // connection is idle once it is through.
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    if (!committing) client.release();
+    if (!committing) {
+      pipelined(client, false);
+      client.release();
+    }
   }
 }

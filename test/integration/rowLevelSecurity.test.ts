@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -143,6 +144,34 @@ describe('row-level security for the application role', () => {
         );
         expect(after[0]!.tenant ?? '').toBe('');
         expect(after[0]!.own).toBe(true); // a transaction of its own, not the one before
+      }
+      expect(pool.totalCount).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('throws what failed to open a read-only transaction, and hands its connection back fit for COPY', async () => {
+    // A read-only transaction's opening statements are pipelined ahead of fn's (see
+    // withTenant); a COPY stream is refused in pipeline mode, so the connection must
+    // leave it before the next user gets it.
+    const pool = new pg.Pool({ connectionString: db.dbs.appUrl, max: 1 });
+    try {
+      await expect(
+        withTenant(pool, 'alpha', (c) => c.query('SELECT count(*) FROM observations'), {
+          readOnly: true,
+          lockTables: ['no_such_table'],
+        }),
+      ).rejects.toThrow(/"no_such_table" does not exist/); // not fn's "transaction is aborted"
+      for (const readOnly of [true, false]) {
+        await withTenant(pool, 'alpha', (c) => c.query('SELECT 1'), { readOnly });
+        const copied = await withTenant(pool, 'alpha', async (c) => {
+          const chunks: Buffer[] = [];
+          const sql = `COPY (SELECT current_setting('app.tenant_id')) TO STDOUT`;
+          for await (const chunk of c.query(copyTo(sql))) chunks.push(chunk as Buffer);
+          return Buffer.concat(chunks).toString('utf8');
+        });
+        expect(copied).toBe('alpha\n');
       }
       expect(pool.totalCount).toBe(1);
     } finally {
