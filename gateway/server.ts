@@ -152,7 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   const { config, log } = options;
   disableGatewayTelemetry();
   const flushTraces = config.OTEL_EXPORTER_OTLP_ENDPOINT
-    ? startTracing('tidemark-gateway', config.OTEL_EXPORTER_OTLP_ENDPOINT)
+    ? await startTracing('tidemark-gateway', config.OTEL_EXPORTER_OTLP_ENDPOINT)
     : async () => undefined;
   const metrics = new GatewayMetrics();
   const rateLimits = await createRateLimits({
