@@ -227,20 +227,19 @@ export class ResponseCache {
               this.entries.has(key) || namesEtag(ifNoneMatch, etagOf(key));
             // Nothing to find under the last barrier's version: run now, keep under it.
             const settled = this.settled.get(identity.tenantId);
-            if (settled !== undefined) {
-              const settledKey = keyUnder(settled);
-              if (!held(settledKey)) {
-                key = settledKey;
-                metrics.responseCache.inc({ result: 'miss' });
-                return null;
-              }
+            const settledKey = settled === undefined ? undefined : keyUnder(settled);
+            if (settledKey !== undefined && !held(settledKey)) {
+              key = settledKey;
+              metrics.responseCache.inc({ result: 'miss' });
+              return null;
             }
             const version = await (asked ?? this.version(identity));
             if (version === null) {
               metrics.responseCache.inc({ result: 'bypass' });
               return null;
             }
-            key = keyUnder(version);
+            // (a repeated dashboard: its version is usually the settled one, key and all)
+            key = version === settled ? settledKey! : keyUnder(version);
             const etag = isGet ? etagOf(key) : null;
             // The client's copy is current: 304, whether or not the entry is still kept.
             const current = etag !== null && namesEtag(ifNoneMatch, etag);
