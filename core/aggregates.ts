@@ -113,26 +113,28 @@ export interface Summary extends Partial {
 }
 
 /** Sample standard deviation from the merged moments; null below two values. */
+export function stddevOf(p: Partial): number | null {
+  if (p.count <= 1) return null;
+  return Math.sqrt(Math.max(0, (p.sumSquares - (p.sum * p.sum) / p.count) / (p.count - 1)));
+}
+
+/** Quantile q from the partial's sketch; null when none was asked for. */
+export const quantileOf = (p: Partial, q: number): number | null =>
+  p.sketch ? sketchQuantile(p.sketch, q, p.min, p.max) : null;
+
+/** The statistics of a partial: its moments, average, deviation and percentiles. */
 export function summarize(p: Partial): Summary {
-  const avg = p.sum / p.count;
-  let stddev: number | null = null;
-  if (p.count > 1) {
-    const variance = Math.max(0, (p.sumSquares - (p.sum * p.sum) / p.count) / (p.count - 1));
-    stddev = Math.sqrt(variance);
-  }
-  // Plain fields, no closures: this runs once per point of every series.
-  const { count, sum, min, max, sumSquares, sketch } = p;
-  // start/localStart/filled are set by series on this same object: one shape, no copy.
+  const { count, sum, min, max, sumSquares } = p;
   return {
     count,
     sum,
     min,
     max,
     sumSquares,
-    avg,
-    stddev,
-    p50: sketch ? sketchQuantile(sketch, 0.5, min, max) : null,
-    p90: sketch ? sketchQuantile(sketch, 0.9, min, max) : null,
-    p99: sketch ? sketchQuantile(sketch, 0.99, min, max) : null,
+    avg: sum / count,
+    stddev: stddevOf(p),
+    p50: quantileOf(p, 0.5),
+    p90: quantileOf(p, 0.9),
+    p99: quantileOf(p, 0.99),
   };
 }
