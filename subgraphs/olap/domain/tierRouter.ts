@@ -58,6 +58,7 @@ export interface SeriesArgs extends RangeArgs {
 }
 
 export interface SeriesPoint extends Omit<Summary, 'sumSquares'> {
+  /** One Date per bucket start, shared by every entity's point in it: never mutate it. */
   start: Date;
   localStart: string;
   /** Always false here; `fill` adds the points that are true. */
