@@ -35,7 +35,9 @@
 // re-serialising the stored answer (what Apollo's response-cache plugin does) would
 // cost more than the whole rest of a hit. An entry is the response's UTF-8 bytes, sent
 // as they are (responseBytes.ts), so a hit encodes nothing, and an answer being kept
-// is serialised once, for the response and for the cache.
+// is serialised once, for the response and for the cache. A spliced answer is kept as
+// its pieces (rawSubtrees.ts), views into the subgraph's answer, which they keep alive:
+// an entry's size is what it holds in memory, not what it sends.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -47,7 +49,7 @@ import type { Logger } from '../core/logger.ts';
 import { CONTEXT_HEADER, signContext, type RequestIdentity } from '../core/signedContext.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { serializeWithRawSubtrees } from './rawSubtrees.ts';
-import type { ResponseBytes } from './responseBytes.ts';
+import { joined, type Bytes, type ResponseBytes } from './responseBytes.ts';
 
 export interface ResponseCacheOptions {
   /** The OLAP subgraph's base URL (its data-version route is asked). */
@@ -100,7 +102,27 @@ function revalidationHeaders(etag: string): HeaderMap {
 
 /** A stored answer: the whole response (`{"data":…}\n`) as UTF-8 bytes. */
 interface Entry {
-  bytes: Buffer;
+  bytes: Bytes;
+}
+
+/**
+ * The memory an entry's bytes hold. A piece of a subgraph's answer keeps the whole
+ * answer alive: each such buffer counts once, whole. Short pieces sit in slabs of
+ * Node's buffer pool, shared with whatever else was made then: they count their length.
+ */
+function heldBytes({ bytes }: Entry): number {
+  if (Buffer.isBuffer(bytes)) return bytes.length;
+  let size = 0;
+  const seen = new Set<ArrayBufferLike>();
+  for (const piece of bytes) {
+    const whole = piece.buffer;
+    if (whole.byteLength <= Buffer.poolSize) size += piece.length;
+    else if (!seen.has(whole)) {
+      seen.add(whole);
+      size += whole.byteLength;
+    }
+  }
+  return size;
 }
 
 export class ResponseCache {
@@ -120,7 +142,7 @@ export class ResponseCache {
   constructor(private readonly options: ResponseCacheOptions) {
     this.entries = new LRUCache({
       maxSize: options.maxBytes,
-      sizeCalculation: ({ bytes }, key) => bytes.length + 2 * key.length,
+      sizeCalculation: (entry, key) => heldBytes(entry) + 2 * key.length,
     });
     this.versionUrl = new URL(DATA_VERSION_PATH, options.olapUrl);
     this.http = this.versionUrl.protocol === 'https:' ? https : http;
@@ -289,7 +311,7 @@ export class ResponseCache {
     const served = data ? this.served.get(data) : undefined;
     if (served !== undefined) {
       if (errors !== undefined || extensions !== undefined) {
-        const stored = JSON.parse(served.bytes.toString('utf8')) as { data: unknown };
+        const stored = JSON.parse(joined(served.bytes).toString('utf8')) as { data: unknown };
         return `${JSON.stringify({ errors, data: stored.data, extensions })}\n`;
       }
       return responseBytes.body(served.bytes);

@@ -132,7 +132,7 @@ function randomAnswer(random: () => number): Record<string, unknown> {
 /** The serialisation as text (bytes when it holds raw subtrees). */
 function serialized(value: unknown): string {
   const out = serializeWithRawSubtrees(value);
-  return typeof out === 'string' ? out : out.toString('utf8');
+  return typeof out === 'string' ? out : Buffer.concat(out).toString('utf8');
 }
 
 function rawsIn(value: unknown, found: RawJSON[] = []): RawJSON[] {

@@ -3,11 +3,12 @@
 // version that cannot be had in time means answering uncached. test/e2e/responseCache.test.ts covers it with the whole stack.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Response } from 'express';
+import express, { type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../core/logger.ts';
 import { CONTEXT_HEADER, verifyContext } from '../../core/signedContext.ts';
 import { GatewayMetrics } from '../../gateway/metrics.ts';
+import { RawJSON } from '../../gateway/rawSubtrees.ts';
 import { ResponseBytes } from '../../gateway/responseBytes.ts';
 import { namesEtag, ResponseCache } from '../../gateway/responseCache.ts';
 
@@ -95,11 +96,22 @@ async function apolloResponse(
   return cache.stringify({ data });
 }
 
-/** What Express's res.send is finally given for Apollo's response string. */
+/**
+ * What Express's res.send is finally given for Apollo's response string; for bytes in
+ * pieces, the pieces written, joined.
+ */
 function sent(responseBytes: ResponseBytes, body: string): unknown {
   let given: unknown;
-  const res = { send: (b: unknown) => (given = b) } as unknown as Response;
-  responseBytes.middleware({} as never, res, () => undefined);
+  const written: Buffer[] = [];
+  const res = {
+    send: (b: unknown) => (given = b),
+    get: () => 'application/json; charset=utf-8',
+    setHeader: () => undefined,
+    cork: () => undefined,
+    write: (piece: Buffer) => written.push(piece),
+    end: () => (given = Buffer.concat(written)),
+  } as unknown as Response;
+  responseBytes.middleware({ method: 'POST', fresh: false } as never, res, () => undefined);
   res.send(body);
   return given;
 }
@@ -148,7 +160,84 @@ describe('ResponseBytes', () => {
   });
 });
 
+describe('ResponseBytes over HTTP', () => {
+  let app: http.Server;
+  let url: string;
+  const responseBytes = new ResponseBytes();
+  const pieces = [Buffer.from('{"data":{"a":'), Buffer.from('"é"'), Buffer.from('}}\n')];
+  beforeAll(async () => {
+    const routes = express();
+    routes.set('etag', false); // as core/httpServer.ts sets it
+    routes.all('/', responseBytes.middleware, (_req, res) => {
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.setHeader('etag', 'W/"tag"');
+      res.send(responseBytes.body(pieces));
+    });
+    app = routes.listen(0, '127.0.0.1');
+    await new Promise((resolve) => app.once('listening', resolve));
+    url = `http://127.0.0.1:${(app.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    app.closeAllConnections();
+    await new Promise((resolve) => app.close(resolve));
+  });
+
+  it('sends pieces as one body, with its length and the type Apollo set', async () => {
+    const res = await fetch(url, { method: 'POST' });
+    const body = Buffer.from(await res.arrayBuffer());
+    expect(res.status).toBe(200);
+    expect(body.equals(Buffer.concat(pieces))).toBe(true);
+    expect(res.headers.get('content-length')).toBe(String(Buffer.concat(pieces).length));
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(body.toString('utf8'))).toEqual({ data: { a: 'é' } });
+  });
+
+  it('leaves HEAD and a fresh GET to Express: no body', async () => {
+    const head = await fetch(url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    // node:http: fetch would add `Cache-Control: no-cache`, for which nothing is fresh
+    const fresh = await new Promise<{ status?: number; body: string }>((resolve, reject) =>
+      http
+        .get(url, { headers: { 'if-none-match': 'W/"tag"' } }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode, body }));
+        })
+        .on('error', reject),
+    );
+    expect(fresh).toEqual({ status: 304, body: '' });
+  });
+});
+
 describe('ResponseCache', () => {
+  it('keeps a spliced answer as its pieces and sends the same bytes for every hit', async () => {
+    mode = { version: 'v1' };
+    const { respond, lookups } = newCache();
+    const answer = Buffer.from('{"points":[{"start":"2026-12-01","count":3}]}');
+    const points = new RawJSON(answer.subarray(10, answer.length - 1), 'start,count');
+    const miss = (await respond({ series: { points } })) as Buffer;
+    const text = '{"data":{"series":{"points":[{"start":"2026-12-01","count":3}]}}}\n';
+    expect(miss.toString('utf8')).toBe(text);
+    const hit = (await respond({ series: 'different, never computed' })) as Buffer;
+    expect(await lookups('hit')).toBe(1);
+    expect(hit.toString('utf8')).toBe(text);
+  });
+
+  it("counts the subgraph's whole answer that a kept piece holds against its room", async () => {
+    mode = { version: 'v1' };
+    const { respond, lookups } = newCache(); // 1 MiB of room
+    // 20 bytes sent, out of a 2 MB subgraph answer that they keep alive
+    const answer = Buffer.alloc(2_000_000, ' ');
+    answer.write('[1,2]', 0);
+    const list = new RawJSON(answer.subarray(0, 5), '');
+    await respond({ list });
+    const again = (await respond({ list })) as Buffer;
+    expect(again.toString('utf8')).toBe('{"data":{"list":[1,2]}}\n');
+    expect(await lookups('hit')).toBe(0); // too big to keep
+    expect(await lookups('miss')).toBe(2);
+  });
+
   it('sends a stored answer as its bytes: the same bytes for every hit', async () => {
     mode = { version: 'v1' };
     const { respond, lookups } = newCache();
