@@ -14,6 +14,13 @@
 //
 // The deadline covers the whole answer, body included; past it the request is
 // destroyed and the promise rejects with a `TimeoutError`.
+//
+// Kept-alive sockets: a subgraph (node:http) closes a socket idle for 5 s. A request
+// sent on it just then meets a reset, which the caller would see as the subgraph
+// being unavailable (the bench met it after ~5 s of cache hits). So idle sockets are
+// dropped here first, after IDLE_SOCKET_MS; and a query that meets a reset on a reused
+// socket anyway (another server's shorter limit) is sent once more on a new one, as
+// Node's docs advise. A mutation is not: it may have arrived.
 import http from 'node:http';
 import https from 'node:https';
 import type { FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
@@ -79,6 +86,20 @@ function planOf(
 
 const named = (name: string, message: string): Error => Object.assign(new Error(message), { name });
 
+/** How long a kept-alive socket may idle: under node:http's 5 s keepAliveTimeout. */
+export const IDLE_SOCKET_MS = 4000;
+
+/** Whether `body` is a request that may be sent twice: a GraphQL query, no mutation. */
+function mayResend(body: FetcherRequestInit['body']): boolean {
+  if (typeof body !== 'string') return false;
+  try {
+    const { query } = JSON.parse(body) as { query?: unknown };
+    return typeof query === 'string' && !/\bmutation\b/.test(query);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A RemoteGraphQLDataSource fetcher: POSTs with `init`'s method, headers and body, and
  * answers once the whole body has arrived, or rejects (`TimeoutError` past
@@ -88,10 +109,13 @@ const named = (name: string, message: string): Error => Object.assign(new Error(
 export function subgraphFetcher(
   timeoutMs: number,
   planFor?: (query: string) => RawFieldPlan | null,
+  idleSocketMs = IDLE_SOCKET_MS,
 ): (url: string, init?: FetcherRequestInit) => Promise<FetcherResponse> {
+  // `timeout`: a free socket idle that long is destroyed (one in use only gets a
+  // 'timeout' event, which nothing here listens to: the deadline below is the limit).
   const agents = {
-    'http:': new http.Agent({ keepAlive: true }),
-    'https:': new https.Agent({ keepAlive: true }),
+    'http:': new http.Agent({ keepAlive: true, timeout: idleSocketMs }),
+    'https:': new https.Agent({ keepAlive: true, timeout: idleSocketMs }),
   };
   return (url, init = {}) =>
     new Promise((resolve, reject) => {
@@ -101,49 +125,71 @@ export function subgraphFetcher(
       const plan = planFor ? planOf(init.body, planFor) : null;
       /** Set when the deadline passes (built then: an Error captures a stack). */
       let deadline: Error | undefined;
-      // called from the request's events only, so never before `timer` below is set
-      const fail = (err: Error) => {
+      /** The request in flight: the first, or the one sent again in its place. */
+      let req: http.ClientRequest;
+      let resent = false;
+      // called from the requests' events only, so never before `timer` below is set
+      const fail = (attempt: http.ClientRequest, err: NodeJS.ErrnoException) => {
+        if (attempt !== req) return; // one given up for the request sent again
+        const resend =
+          !deadline &&
+          req.reusedSocket &&
+          err.code === 'ECONNRESET' &&
+          !resent &&
+          mayResend(init.body);
+        if (resend) {
+          resent = true;
+          req = send();
+          return;
+        }
         clearTimeout(timer);
         reject(deadline ?? err);
       };
-      const req = client.request(
-        target,
-        { method: init.method ?? 'POST', headers: init.headers, agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', fail);
-          // a socket that ends before the body does rejects (once settled, no effect)
-          res.on('close', () => {
-            if (!res.complete) fail(new Error('the answer was cut off'));
-          });
-          res.on('end', () => {
-            clearTimeout(timer);
-            try {
-              const headers = new Headers();
-              const raw = res.rawHeaders;
-              for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-              resolve(
-                new SubgraphResponse(
-                  url,
-                  res.statusCode ?? 0,
-                  res.statusMessage ?? '',
-                  headers,
-                  Buffer.concat(chunks),
-                  plan,
-                ),
-              );
-            } catch (err) {
-              fail(err as Error); // a header Headers refuses: not in an event handler's throw
-            }
-          });
-        },
-      );
-      req.on('error', fail);
+      const send = (): http.ClientRequest => {
+        const attempt = client.request(
+          target,
+          { method: init.method ?? 'POST', headers: init.headers, agent },
+          (res) => onAnswer(attempt, res),
+        );
+        attempt.on('error', (err) => fail(attempt, err));
+        attempt.end(init.body);
+        return attempt;
+      };
+      const onAnswer = (attempt: http.ClientRequest, res: http.IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', (err) => fail(attempt, err));
+        // a socket that ends before the body does rejects (once settled, no effect)
+        res.on('close', () => {
+          if (!res.complete) fail(attempt, new Error('the answer was cut off'));
+        });
+        res.on('end', () => {
+          if (attempt !== req) return;
+          clearTimeout(timer);
+          try {
+            const headers = new Headers();
+            const raw = res.rawHeaders;
+            for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+            resolve(
+              new SubgraphResponse(
+                url,
+                res.statusCode ?? 0,
+                res.statusMessage ?? '',
+                headers,
+                Buffer.concat(chunks),
+                plan,
+              ),
+            );
+          } catch (err) {
+            // a header Headers refuses: not in an event handler's throw
+            fail(attempt, err as Error);
+          }
+        });
+      };
+      req = send();
       const timer = setTimeout(() => {
         deadline = named('TimeoutError', `no answer within ${timeoutMs} ms`);
         req.destroy(deadline);
       }, timeoutMs);
-      req.end(init.body);
     });
 }
