@@ -21,11 +21,10 @@ const FORGET_AFTER_MS = 60_000;
 /** A response's bytes: one buffer, or pieces sent one after the other. */
 export type Bytes = Buffer | readonly Buffer[];
 
-/** How many bytes `bytes` sends. */
-export function byteLength(bytes: Bytes): number {
-  if (Buffer.isBuffer(bytes)) return bytes.length;
+/** How many bytes `pieces` send. */
+function byteLength(pieces: readonly Buffer[]): number {
   let length = 0;
-  for (const piece of bytes) length += piece.length;
+  for (const piece of pieces) length += piece.length;
   return length;
 }
 

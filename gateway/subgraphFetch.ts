@@ -70,15 +70,12 @@ class SubgraphResponse implements FetcherResponse {
   }
 }
 
-/** The plan for the GraphQL request in `body` (`{"query": …, …}`), if any. */
-function planOf(
-  body: FetcherRequestInit['body'],
-  planFor: (query: string) => RawFieldPlan | null,
-): RawFieldPlan | null {
+/** The query text of the GraphQL request in `body` (`{"query": …, …}`), if any. */
+function queryOf(body: FetcherRequestInit['body']): string | null {
   if (typeof body !== 'string') return null;
   try {
     const { query } = JSON.parse(body) as { query?: unknown };
-    return typeof query === 'string' ? planFor(query) : null;
+    return typeof query === 'string' ? query : null;
   } catch {
     return null;
   }
@@ -89,16 +86,8 @@ const named = (name: string, message: string): Error => Object.assign(new Error(
 /** How long a kept-alive socket may idle: under node:http's 5 s keepAliveTimeout. */
 export const IDLE_SOCKET_MS = 4000;
 
-/** Whether `body` is a request that may be sent twice: a GraphQL query, no mutation. */
-function mayResend(body: FetcherRequestInit['body']): boolean {
-  if (typeof body !== 'string') return false;
-  try {
-    const { query } = JSON.parse(body) as { query?: unknown };
-    return typeof query === 'string' && !/\bmutation\b/.test(query);
-  } catch {
-    return false;
-  }
-}
+/** Whether a request may be sent twice: a GraphQL query, no mutation. */
+const mayResend = (query: string | null): boolean => query !== null && !/\bmutation\b/.test(query);
 
 /**
  * A RemoteGraphQLDataSource fetcher: POSTs with `init`'s method, headers and body, and
@@ -122,7 +111,8 @@ export function subgraphFetcher(
       const target = new URL(url);
       const client = target.protocol === 'https:' ? https : http;
       const agent = agents[target.protocol as keyof typeof agents];
-      const plan = planFor ? planOf(init.body, planFor) : null;
+      const query = queryOf(init.body);
+      const plan = planFor && query !== null ? planFor(query) : null;
       /** Set when the deadline passes (built then: an Error captures a stack). */
       let deadline: Error | undefined;
       /** The request in flight: the first, or the one sent again in its place. */
@@ -132,11 +122,7 @@ export function subgraphFetcher(
       const fail = (attempt: http.ClientRequest, err: NodeJS.ErrnoException) => {
         if (attempt !== req) return; // one given up for the request sent again
         const resend =
-          !deadline &&
-          req.reusedSocket &&
-          err.code === 'ECONNRESET' &&
-          !resent &&
-          mayResend(init.body);
+          !deadline && req.reusedSocket && err.code === 'ECONNRESET' && !resent && mayResend(query);
         if (resend) {
           resent = true;
           req = send();
