@@ -12,6 +12,7 @@ import { errorBody, TidemarkError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { CONTEXT_HEADER, hasRole, signContext } from '../core/signedContext.ts';
 import { verifyBearer, type JwtSettings } from './auth/jwt.ts';
+import { IDLE_SOCKET_MS } from './subgraphFetch.ts';
 
 export interface BulkIngestOptions {
   /** Consumes from the tenant's ingest budget; throws a 429 GraphQL error when spent. */
@@ -23,6 +24,8 @@ export interface BulkIngestOptions {
   contextTtlSeconds: number;
   maxBytes: number;
   log: Logger;
+  /** How long a kept-alive socket to the subgraph may idle (below its 5 s keepAliveTimeout). */
+  idleSocketMs?: number;
 }
 
 class BodyTooLargeError extends Error {}
@@ -40,6 +43,13 @@ function byteLimit(maxBytes: number): Transform {
 }
 
 export function bulkIngestHandler(options: BulkIngestOptions) {
+  // Node's global agent keeps a socket as long as the subgraph does (5 s), so an upload
+  // could be sent on a socket just as the subgraph closes it, and fail: a streamed body
+  // cannot be sent again. Idle sockets are dropped here first (as in subgraphFetch.ts).
+  const agent = new http.Agent({
+    keepAlive: true,
+    timeout: options.idleSocketMs ?? IDLE_SOCKET_MS,
+  });
   return async (req: Request, res: Response): Promise<void> => {
     const requestId = req.header('x-request-id') ?? randomUUID();
     const fail = (status: number, code: string, message: string): void => {
@@ -84,6 +94,7 @@ export function bulkIngestHandler(options: BulkIngestOptions) {
     const url = new URL(options.oltpIngestUrl);
     if (req.query.atomic === 'true') url.searchParams.set('atomic', 'true');
     const upstream = http.request(url, {
+      agent,
       method: 'POST',
       headers: {
         'content-type': 'application/x-ndjson',
