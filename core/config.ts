@@ -47,6 +47,7 @@ export const configSchema = z.object({
   MAX_SERIES_POINTS: z.coerce.number().int().positive().default(50_000),
   RESPONSE_CACHE_MB: z.coerce.number().min(0).default(64),
   RESPONSE_CACHE_TTL_SECONDS: z.coerce.number().int().positive().default(300),
+  SUBGRAPH_CACHE_MB: z.coerce.number().min(0).default(32),
   GRAPHQL_MAX_BODY_BYTES: z.coerce
     .number()
     .int()

@@ -36,6 +36,12 @@ export class GatewayMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly subgraphCache = new Counter({
+    name: 'tidemark_subgraph_cache_lookups_total',
+    help: 'Fetches of query plans by subgraph and kept-answer result (subgraphCache.ts): hit (the subgraph was not called), miss, or bypass (no data version to key by).',
+    labelNames: ['subgraph', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly rateLimited = new Counter({
     name: 'tidemark_rate_limited_total',
     help: 'Requests refused by a rate limit, by budget.',

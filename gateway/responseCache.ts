@@ -203,6 +203,11 @@ export class ResponseCache {
     });
   }
 
+  /** The version the tenant's last barrier that came back gave (see the top). */
+  settledVersion(tenantId: string): string | undefined {
+    return this.settled.get(tenantId);
+  }
+
   /**
    * The barrier for one request: the caller's data version, asked now so that the round
    * trip overlaps what comes before the operation runs (parsing, validation, the other

@@ -39,6 +39,7 @@ import { bucketShape, createRateLimits } from './rateLimit.ts';
 import { ResponseCache } from './responseCache.ts';
 import { loadSafelist } from './safelist.ts';
 import { formatGatewayError } from './subgraphErrors.ts';
+import { SubgraphAnswerCache } from './subgraphCache.ts';
 import { subgraphFetcher } from './subgraphFetch.ts';
 import {
   fieldSetNames,
@@ -72,7 +73,18 @@ export interface GatewayOptions {
   auditUrl?: string;
 }
 
+/**
+ * A fetch's request, handed from `willSendRequest` (which sees the request's context)
+ * to the fetcher (which does not) under this header; the fetcher takes it off, so it
+ * never reaches a subgraph.
+ */
+const SCOPE_HEADER = 'x-tidemark-fetch-scope';
+
 class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  /** Requests whose fetch is on its way to the fetcher, by SCOPE_HEADER value. */
+  private readonly scopes = new Map<string, GatewayContext>();
+  private nextScope = 0;
+
   constructor(
     private readonly subgraphName: string,
     url: string,
@@ -81,30 +93,45 @@ class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     timeoutMs: number,
     metrics: GatewayMetrics,
     planFor: (query: string) => RawFieldPlan | null,
+    cache: SubgraphAnswerCache | null,
   ) {
     // node:http, the whole answer read as bytes, plain subtrees kept unparsed (see
     // subgraphFetch.ts); every call carries a deadline, past which it is aborted.
     const post = subgraphFetcher(timeoutMs, planFor);
+    const send = async (input: string, init: FetcherRequestInit, context?: GatewayContext) => {
+      context?.subgraphsCalled?.add(subgraphName);
+      const end = metrics.subgraphDuration.startTimer({ subgraph: subgraphName });
+      try {
+        const res = await post(input, init);
+        end({ outcome: res.ok ? 'ok' : 'error' });
+        return res;
+      } catch (err) {
+        const isTimeout = (err as Error).name === 'TimeoutError';
+        end({ outcome: isTimeout ? 'timeout' : 'unavailable' });
+        // Answer for the subgraph: nulls with typed errors at the fields' own paths.
+        return new Response(
+          JSON.stringify(unavailablePayload(String(init.body ?? ''), isTimeout)),
+          {
+            status: 200,
+            headers: { 'content-type': 'application/json' },
+          },
+        );
+      }
+    };
     super({
       url,
       fetcher: (async (input: string, init: FetcherRequestInit) => {
-        const end = metrics.subgraphDuration.startTimer({ subgraph: subgraphName });
-        try {
-          const res = await post(input, init);
-          end({ outcome: res.ok ? 'ok' : 'error' });
-          return res;
-        } catch (err) {
-          const isTimeout = (err as Error).name === 'TimeoutError';
-          end({ outcome: isTimeout ? 'timeout' : 'unavailable' });
-          // Answer for the subgraph: nulls with typed errors at the fields' own paths.
-          return new Response(
-            JSON.stringify(unavailablePayload(String(init.body ?? ''), isTimeout)),
-            {
-              status: 200,
-              headers: { 'content-type': 'application/json' },
-            },
-          );
-        }
+        const { [SCOPE_HEADER]: scope, ...headers } = (init.headers ?? {}) as Record<
+          string,
+          string
+        >;
+        const context = scope === undefined ? undefined : this.scopes.get(scope);
+        if (scope !== undefined) this.scopes.delete(scope);
+        const request = { ...init, headers };
+        // Kept answers (subgraphCache.ts): only for requests with an identity and a body.
+        if (!cache || !context?.identity || typeof init.body !== 'string')
+          return send(input, request, context);
+        return cache.fetch(context, subgraphName, init.body, () => send(input, request, context));
       }) as never,
     });
   }
@@ -114,11 +141,13 @@ class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     context,
   }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]): void {
     if (!context.identity) return; // health probes carry no identity; subgraphs refuse them
-    context.subgraphsCalled?.add(this.subgraphName);
     request.http?.headers.set(
       CONTEXT_HEADER,
       signContext(context.identity, this.secret, this.ttlSeconds),
     );
+    const scope = String(this.nextScope++);
+    this.scopes.set(scope, context as GatewayContext);
+    request.http?.headers.set(SCOPE_HEADER, scope);
   }
 }
 
@@ -166,6 +195,28 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     secret: config.CONTEXT_SECRET,
     log,
   });
+  const responseBytes = new ResponseBytes();
+  const responseCache =
+    config.RESPONSE_CACHE_MB > 0
+      ? new ResponseCache({
+          olapUrl: urls.olap,
+          contextSecret: config.CONTEXT_SECRET,
+          contextTtlSeconds: config.CONTEXT_TTL_SECONDS,
+          maxBytes: config.RESPONSE_CACHE_MB * 1024 * 1024,
+          metrics,
+          responseBytes,
+          log,
+        })
+      : null;
+  // Subgraph answers are kept under the response cache's data versions, so only with it.
+  const subgraphCache =
+    responseCache && config.SUBGRAPH_CACHE_MB > 0
+      ? new SubgraphAnswerCache({
+          maxBytes: config.SUBGRAPH_CACHE_MB * 1024 * 1024,
+          settled: (tenantId) => responseCache.settledVersion(tenantId),
+          counted: (subgraph, result) => metrics.subgraphCache.inc({ subgraph, result }),
+        })
+      : null;
   const supergraphSdl = await loadSupergraph();
   // Which fields of each subgraph query's answer may pass through as text (rawSubtrees.ts).
   const planFor = rawFieldPlans(fieldSetNames(supergraphSdl));
@@ -182,6 +233,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
         config.SUBGRAPH_TIMEOUT_MS,
         metrics,
         planFor,
+        subgraphCache,
       );
     },
   });
@@ -206,19 +258,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       throw new Error(failed.map((f) => String(f.reason?.message ?? f.reason)).join('; '));
   });
   const httpServer = http.createServer(app);
-  const responseBytes = new ResponseBytes();
-  const responseCache =
-    config.RESPONSE_CACHE_MB > 0
-      ? new ResponseCache({
-          olapUrl: urls.olap,
-          contextSecret: config.CONTEXT_SECRET,
-          contextTtlSeconds: config.CONTEXT_TTL_SECONDS,
-          maxBytes: config.RESPONSE_CACHE_MB * 1024 * 1024,
-          metrics,
-          responseBytes,
-          log,
-        })
-      : null;
   const safelist = config.SAFELIST_FILE ? await loadSafelist(config.SAFELIST_FILE) : null;
   if (safelist)
     log.info({ operations: safelist.size }, 'safelist mode: only listed operations run');

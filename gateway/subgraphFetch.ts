@@ -44,6 +44,11 @@ class SubgraphResponse implements FetcherResponse {
     this.ok = status >= 200 && status < 300;
   }
 
+  /** The body's length in bytes (what keeping the answer costs: subgraphCache.ts). */
+  get byteLength(): number {
+    return this.body.length;
+  }
+
   async text(): Promise<string> {
     return this.body.toString('utf8');
   }
