@@ -141,6 +141,31 @@ describe("the gateway's kept subgraph answers", () => {
     expect((await counters()).oltpCalls - before.oltpCalls).toBe(1);
   });
 
+  it('never answers concurrent dashboards without an entity committed before they were sent', async () => {
+    // A writer adds entities behind the gateway while three dashboards poll at once: each
+    // answer must list every entity whose insert had committed when it was sent.
+    let committed = 0;
+    const writer = (async () => {
+      for (let i = 1; i <= 12; i++) {
+        await upsertEntities(db.dbs.operator, 'sc-b', [{ id: `zw-${i}`, kind: 'pump' }]);
+        committed = i;
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+    let answers = 0;
+    const poll = async () => {
+      while (committed < 12) {
+        const before = committed;
+        const { ids } = await dashboard('sc-b');
+        for (let i = 1; i <= before; i++) expect(ids).toContain(`zw-${i}`);
+        answers += 1;
+      }
+    };
+    await Promise.all([writer, poll(), poll(), poll()]);
+    expect(answers).toBeGreaterThan(12);
+    expect((await dashboard('sc-b')).ids.filter((id) => id.startsWith('zw-'))).toHaveLength(12);
+  });
+
   it('keeps no answer the subgraph marked no-store (the audit log)', async () => {
     const admin = await stack.token('sc-a', 'admin');
     const ask = () => stack.query(admin, `{ auditLog(first: 3) { operationName } }`);
