@@ -6,7 +6,9 @@
 // repeat and the response cache misses; but their first fetch, the entity page from the
 // OLTP subgraph, is the same every time. That hop was 2.9 ms at p50 alone and 5–7 ms
 // between dashboards (bench/query.ts's warm loop, 2026-12-06), a fifth to a third of
-// what the gateway added to a dashboard over asking the OLAP subgraph directly.
+// what the gateway added to a dashboard over asking the OLAP subgraph directly. Kept,
+// the gateway's addition at p50 went from 11.2 and 11.9 ms to 6.8 and 6.7 ms (small
+// bench runs, alternating without and with it; the note on issue 5 has the rest).
 //
 // Keys and proofs are the response cache's (responseCache.ts), per fetch: an entry is
 // keyed by the tenant's data version as well, and
@@ -17,6 +19,11 @@
 // - a fetch that finds an entry there waits for its own request's barrier, and is
 //   answered from the entry only if the version has not moved: the barrier proves the
 //   caller's own writes are in it. Otherwise it is sent, and kept under the new version.
+// Waiting for the barrier costs the dashboard 1.1 ms at p50 (3.9 ms at p90). Using
+// the entry at once and checking the barrier before answering (running the operation
+// again when it moved) was tried: three small bench runs each, alternating, showed no
+// difference beyond their spread, so the simpler wait stays.
+//
 // A request with no barrier (a mutation, or no version to be had) neither reads nor
 // keeps anything. An answer is kept only when the subgraph granted it a max-age (status
 // 200, `private, max-age=N`; an answer with errors, a mutation's, or one that depends on
