@@ -8,6 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ensureHotCatalog, TrinoEngine, type TrinoEngineOptions } from '../cold/trino.ts';
 import { createLogger } from '../core/logger.ts';
+import { SERVICE_NODE_FLAGS } from '../core/nodeFlags.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded/postgres.ts';
 import { migrate } from '../hot/migrate.ts';
 
@@ -155,14 +156,8 @@ export async function serveChild(
   // (NODE_OPTIONS refuses --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF;
   const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(prof, service)}`] : [];
-  // As the Dockerfile runs them (a 64 MB young generation: fewer scavenges per answer;
-  // full collections started by how much of V8's room is used, not by what is left).
-  const node = [
-    '--max-semi-space-size=64',
-    '--incremental-marking-soft-trigger=80',
-    '--incremental-marking-hard-trigger=95',
-    ...flags,
-  ];
+  // As `npm start` and the Dockerfile run them (core/nodeFlags.ts).
+  const node = [...SERVICE_NODE_FLAGS, ...flags];
   const child = spawn(process.execPath, [...node, 'bin/tidemark.mjs', 'serve', service], {
     env: { ...process.env, LOG_LEVEL: 'warn', TIDEMARK_ENV: 'test', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
