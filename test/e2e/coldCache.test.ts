@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTierPass } from '../../tiering/tierPass.ts';
 import { createTenantDataset, insertRows, type Dataset } from '../support/fixtures.ts';
+import { scrapeMetrics } from '../support/metrics.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
 
@@ -69,11 +70,7 @@ describe('the partials caches', () => {
 
   /** The OLAP subgraph's own counters, as Prometheus scrapes them. */
   const olapMetrics = async () => {
-    const text = await (await fetch(`${stack.olap.url}/metrics`)).text();
-    const value = (series: string) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-      return line ? Number(line.slice(series.length + 1)) : 0;
-    };
+    const value = await scrapeMetrics(stack.olap.url);
     const engine = stack.engine.name;
     return {
       hit: value('tidemark_cold_cache_lookups_total{result="hit"}'),

@@ -8,7 +8,8 @@ import { upsertEntities } from '../../hot/admin.ts';
 import { CHANGE_FEED_APP } from '../../hot/changeFeed.ts';
 import { CONTEXT_HEADER, signContext } from '../../core/signedContext.ts';
 import { runTierPass } from '../../tiering/tierPass.ts';
-import { createTenantDataset, insertRows, type Dataset } from '../support/fixtures.ts';
+import { createTenantDatasets, insertRows, type Dataset } from '../support/fixtures.ts';
+import { scrapeMetrics } from '../support/metrics.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
 
@@ -27,28 +28,20 @@ interface SeriesAnswer {
 describe("the gateway's response cache", () => {
   let db: TestDatabase;
   let stack: Stack;
-  const datasets = new Map<string, Dataset>();
+  let datasets: Map<string, Dataset>;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     stack = await startStack(db);
-    for (const [tenantId, seed] of [
-      ['rc-a', 1],
-      ['rc-b', 2],
-    ] as const) {
-      datasets.set(
-        tenantId,
-        await createTenantDataset(db.dbs.operator, {
-          tenantId,
-          timeZone: 'UTC',
-          entities: 3,
-          days: 20,
-          rowsPerDay: 4 + seed,
-          nowMs: NOW,
-          seed,
-        }),
-      );
-    }
+    datasets = await createTenantDatasets(db.dbs.operator, ['rc-a', 'rc-b'], (tenantId, i) => ({
+      tenantId,
+      timeZone: 'UTC',
+      entities: 3,
+      days: 20,
+      rowsPerDay: 5 + i,
+      nowMs: NOW,
+      seed: i + 1,
+    }));
   });
   afterAll(async () => {
     await stack?.close();
@@ -75,11 +68,7 @@ describe("the gateway's response cache", () => {
 
   /** The gateway's counters, as Prometheus scrapes them. */
   const gatewayMetrics = async () => {
-    const text = await (await fetch(`${stack.gateway.url}/metrics`)).text();
-    const value = (series: string) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-      return line ? Number(line.slice(series.length + 1)) : 0;
-    };
+    const value = await scrapeMetrics(stack.gateway.url);
     const lookups = (result: string) =>
       value(`tidemark_response_cache_lookups_total{result="${result}"}`);
     const calls = (subgraph: string) =>

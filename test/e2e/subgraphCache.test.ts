@@ -5,7 +5,8 @@
 // tenant's identical fetch. Answers a subgraph marks `no-store` are never kept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertEntities } from '../../hot/admin.ts';
-import { createTenantDataset, type Dataset } from '../support/fixtures.ts';
+import { createTenantDatasets, type Dataset } from '../support/fixtures.ts';
+import { scrapeMetrics } from '../support/metrics.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.ts';
 
@@ -24,30 +25,22 @@ interface DashboardAnswer {
 describe("the gateway's kept subgraph answers", () => {
   let db: TestDatabase;
   let stack: Stack;
-  const datasets = new Map<string, Dataset>();
+  let datasets: Map<string, Dataset>;
   /** Each dashboard asks up to a millisecond later: its whole answer is never kept. */
   let to = NOW + DAY;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     stack = await startStack(db);
-    for (const [tenantId, seed] of [
-      ['sc-a', 1],
-      ['sc-b', 2],
-    ] as const) {
-      datasets.set(
-        tenantId,
-        await createTenantDataset(db.dbs.operator, {
-          tenantId,
-          timeZone: 'UTC',
-          entities: 3,
-          days: 8,
-          rowsPerDay: 3 + seed,
-          nowMs: NOW,
-          seed,
-        }),
-      );
-    }
+    datasets = await createTenantDatasets(db.dbs.operator, ['sc-a', 'sc-b'], (tenantId, i) => ({
+      tenantId,
+      timeZone: 'UTC',
+      entities: 3,
+      days: 8,
+      rowsPerDay: 4 + i,
+      nowMs: NOW,
+      seed: i + 1,
+    }));
   });
   afterAll(async () => {
     await stack?.close();
@@ -56,11 +49,7 @@ describe("the gateway's kept subgraph answers", () => {
 
   /** The gateway's counters, as Prometheus scrapes them. */
   const counters = async () => {
-    const text = await (await fetch(`${stack.gateway.url}/metrics`)).text();
-    const value = (series: string) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-      return line ? Number(line.slice(series.length + 1)) : 0;
-    };
+    const value = await scrapeMetrics(stack.gateway.url);
     const called = (subgraph: string) =>
       value(
         `tidemark_subgraph_request_duration_seconds_count{subgraph="${subgraph}",outcome="ok"}`,

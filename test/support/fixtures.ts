@@ -139,6 +139,18 @@ export function randomRows(
   return rows;
 }
 
+/** A dataset for each tenant id, one after another, from `spec(tenantId, index)`. */
+export async function createTenantDatasets(
+  pool: pg.Pool,
+  tenantIds: readonly string[],
+  spec: (tenantId: string, index: number) => TenantSpec,
+): Promise<Map<string, Dataset>> {
+  const datasets = new Map<string, Dataset>();
+  for (const [i, tenantId] of tenantIds.entries())
+    datasets.set(tenantId, await createTenantDataset(pool, spec(tenantId, i)));
+  return datasets;
+}
+
 export async function createTenantDataset(pool: pg.Pool, spec: TenantSpec): Promise<Dataset> {
   await ensureReferenceTable(pool);
   await addTenant(pool, { id: spec.tenantId, timeZone: spec.timeZone, hotDays: spec.hotDays });
