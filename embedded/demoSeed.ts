@@ -31,7 +31,8 @@ const ENTITIES = [
 ];
 
 export const DEMO_DAYS = 90;
-const NUMERIC_STEP_MS = 30 * 60_000;
+/** Numeric rows are seeded this often, from the first day up to now (exclusive). */
+export const NUMERIC_STEP_MS = 30 * 60_000;
 const STATE_STEP_MS = 3 * 3_600_000;
 const STATES = ['running', 'idle', 'maintenance'];
 
