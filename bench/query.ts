@@ -15,6 +15,7 @@ import { issueToken, jwtSettings } from '../gateway/auth/jwt.ts';
 import { addTenant, defineAttributes, upsertEntities } from '../hot/admin.ts';
 import { copyObservations, type ObservationRow } from '../hot/copyObservations.ts';
 import { PartitionManager, addUtcDays, utcDay } from '../hot/partitions.ts';
+import { scrapeMetrics } from '../test/support/metrics.ts';
 import {
   commit,
   freshTrinoTarget,
@@ -128,33 +129,21 @@ interface Run {
   keptEntityPages: { kept: number; fetches: number };
 }
 
-/** Counters of a service, as Prometheus scrapes them: `series` with `{labels}` → value. */
-async function counters(port: number, series: string, results: readonly string[]) {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const count = (labels: string): number => {
-    const prefix = `${series}{${labels}} `;
-    const line = text.split('\n').find((l) => l.startsWith(prefix));
-    return line ? Number(line.slice(prefix.length)) : 0;
-  };
-  return results.map(count);
-}
-
 /** The OLAP subgraph's warm-cache counters. */
 async function warmCacheCounts(olapPort: number): Promise<{ hit: number; miss: number }> {
-  const [hit, miss] = await counters(olapPort, 'tidemark_warm_cache_lookups_total', [
-    'result="hit"',
-    'result="miss"',
-  ]);
-  return { hit: hit!, miss: miss! };
+  const value = await scrapeMetrics(`http://127.0.0.1:${olapPort}`);
+  return {
+    hit: value('tidemark_warm_cache_lookups_total{result="hit"}'),
+    miss: value('tidemark_warm_cache_lookups_total{result="miss"}'),
+  };
 }
 
 /** The gateway's fetches to the OLTP subgraph: answered from a kept answer, and sent. */
 async function keptOltpCounts(gatewayPort: number): Promise<{ kept: number; sent: number }> {
-  const [kept, sent] = await counters(gatewayPort, 'tidemark_subgraph_cache_lookups_total', [
-    'subgraph="oltp",result="hit"',
-    'subgraph="oltp",result="miss"',
-  ]);
-  return { kept: kept!, sent: sent! };
+  const value = await scrapeMetrics(`http://127.0.0.1:${gatewayPort}`);
+  const lookups = (result: string) =>
+    value(`tidemark_subgraph_cache_lookups_total{subgraph="oltp",result="${result}"}`);
+  return { kept: lookups('hit'), sent: lookups('miss') };
 }
 
 async function load(pool: pg.Pool): Promise<number> {
