@@ -260,6 +260,24 @@ const COMMA = 0x2c;
 class Malformed extends Error {}
 
 /**
+ * What a byte means to `endOfValue`, looked up in one table: most bytes of an answer
+ * (digits, letters) are OTHER, and one load and compare per byte skips them where four
+ * compares did. `parseWithRawFields` of a 9,000-point answer, old and new scanner
+ * alternating in one process (a scratch script, 2026-12-07, p50 of 8 × 100): 2.15
+ * instead of 2.55 ms for `points`, 1.52 instead of 1.85 ms for `columns`.
+ */
+const OTHER = 0;
+const STRING = 1;
+const OPENS = 2;
+const CLOSES = 3;
+const STRUCTURE = new Uint8Array(256);
+STRUCTURE[QUOTE] = STRING;
+STRUCTURE[OPEN_BRACE] = OPENS;
+STRUCTURE[OPEN_BRACKET] = OPENS;
+STRUCTURE[CLOSE_BRACE] = CLOSES;
+STRUCTURE[CLOSE_BRACKET] = CLOSES;
+
+/**
  * Reads a JSON answer's UTF-8 bytes, cutting the planned fields out as RawJSON (see
  * `parseWithRawFields`). Bytes, not a decoded string: JSON's structure is all ASCII,
  * which never occurs inside a multi-byte UTF-8 sequence, and indexed reads of a Buffer
@@ -313,18 +331,17 @@ class Scanner {
     }
     let depth = 0;
     for (; i < length; i++) {
-      const c = bytes[i];
-      if (c === QUOTE) {
+      const kind = STRUCTURE[bytes[i]!]!;
+      if (kind === OTHER) continue;
+      if (kind === STRING) {
         // the string, inline (as in endOfString)
         for (i++; i < length; i++) {
           const d = bytes[i];
           if (d === QUOTE) break;
           if (d === BACKSLASH) i++;
         }
-      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-      else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-        if (--depth === 0) return i + 1;
-      }
+      } else if (kind === OPENS) depth++;
+      else if (--depth === 0) return i + 1;
     }
     throw new Malformed();
   }
