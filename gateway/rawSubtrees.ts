@@ -341,7 +341,7 @@ class Scanner {
           if (d === BACKSLASH) i++;
         }
       } else if (kind === OPENS) depth++;
-      else if (--depth === 0) return i + 1;
+      else if (--depth === 0) return i + 1; // CLOSES: the one kind left
     }
     throw new Malformed();
   }
