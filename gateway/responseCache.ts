@@ -65,6 +65,17 @@ export interface ResponseCacheOptions {
   log: Logger;
 }
 
+/**
+ * The key of what `identity` may see of `parts` under data `version`: its tenant and
+ * roles (in any order) are in it, so no entry is shared across either. Hashed, so a
+ * key's size does not grow with the query. Also the subgraph answers' (subgraphCache.ts).
+ */
+export function cacheKey(identity: RequestIdentity, version: string, parts: unknown[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify([identity.tenantId, [...identity.roles].sort(), version, ...parts]))
+    .digest('base64url');
+}
+
 /** A document that is plainly a mutation (anything else may be a query). */
 const MUTATION = /^\s*mutation\b/;
 
@@ -237,18 +248,11 @@ export class ResponseCache {
             const { identity } = request.contextValue;
             if (request.operation?.operation !== 'query' || !identity) return null;
             const keyUnder = (version: string): string =>
-              createHash('sha256')
-                .update(
-                  JSON.stringify([
-                    identity.tenantId,
-                    [...identity.roles].sort(),
-                    version,
-                    request.source,
-                    request.operationName,
-                    request.request.variables ?? {},
-                  ]),
-                )
-                .digest('base64url');
+              cacheKey(identity, version, [
+                request.source,
+                request.operationName,
+                request.request.variables ?? {},
+              ]);
             const ifNoneMatch = isGet ? http?.headers.get('if-none-match') : undefined;
             const held = (key: string): boolean =>
               this.entries.has(key) || namesEtag(ifNoneMatch, etagOf(key));

@@ -32,10 +32,10 @@
 // An entry is the subgraph's answer as it arrived, bytes and headers; each use parses
 // it anew (the query plan merges later fetches into the objects it gets, so parsed
 // answers are never shared between requests).
-import { createHash } from 'node:crypto';
 import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { LRUCache } from 'lru-cache';
 import type { RequestIdentity } from '../core/signedContext.ts';
+import { cacheKey } from './responseCache.ts';
 
 /** What a fetch needs to know of the request it serves. */
 export interface FetchScope {
@@ -98,12 +98,7 @@ export class SubgraphAnswerCache {
       counted('bypass');
       return send();
     }
-    const keyUnder = (version: string): string =>
-      createHash('sha256')
-        .update(
-          JSON.stringify([identity.tenantId, [...identity.roles].sort(), subgraph, version, body]),
-        )
-        .digest('base64url');
+    const keyUnder = (version: string): string => cacheKey(identity, version, [subgraph, body]);
     const settled = this.options.settled(identity.tenantId);
     let key = settled === undefined ? undefined : keyUnder(settled);
     if (key === undefined || this.entries.has(key)) {
