@@ -140,14 +140,16 @@ class SigningDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     request,
     context,
   }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]): void {
-    if (!context.identity) return; // health probes carry no identity; subgraphs refuse them
-    request.http?.headers.set(
+    // health probes carry no identity; subgraphs refuse them
+    if (!context.identity || !request.http) return;
+    request.http.headers.set(
       CONTEXT_HEADER,
       signContext(context.identity, this.secret, this.ttlSeconds),
     );
+    // registered only with the header that takes it back out (no entry left behind)
     const scope = String(this.nextScope++);
     this.scopes.set(scope, context as GatewayContext);
-    request.http?.headers.set(SCOPE_HEADER, scope);
+    request.http.headers.set(SCOPE_HEADER, scope);
   }
 }
 
